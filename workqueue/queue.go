@@ -1,0 +1,439 @@
+package workqueue
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Queue is a deduplicating, delaying, rate-limited, prioritised work queue.
+// See the package documentation for its contract.
+//
+// A Queue must be created with [New] and must not be copied. All methods
+// are safe for concurrent use. Costs: Add, Get and Done are O(1) plus a map
+// operation; a delayed add is O(log w) for w waiting items.
+type Queue[T comparable] struct {
+	limiter RateLimiter[T]
+	metrics QueueMetrics // nil when metrics are off
+
+	mu   sync.Mutex // protects everything below
+	cond sync.Cond  // signalled when an item becomes ready; broadcast on shutdown or a Get's ctx end
+
+	entries map[T]*entry[T] // every item the queue knows: ready, waiting or processing
+	levels  []*level[T]     // ready items by priority, highest first
+	ready   int             // ready items, over all levels
+	ticket  uint64          // last ticket given out; orders ready slots and waiting entries
+
+	waiting delayHeap[T] // waiting items, earliest first
+	timer   *time.Timer  // fires when the earliest waiting item is due
+	timerAt time.Time    // when timer fires; zero when it is not armed
+
+	processing int       // items handed out and not yet Done
+	oldest     *entry[T] // processing items, oldest first; kept only with metrics
+	newest     *entry[T]
+	drained    chan struct{} // closed when processing reaches 0, for ShutDownWithDrain
+
+	free         []*entry[T] // spare entries, so that steady state allocates nothing
+	shuttingDown bool
+}
+
+type state uint8
+
+const (
+	stateReady state = iota + 1
+	stateWaiting
+	stateProcessing
+)
+
+// entry is the queue's record of one item.
+type entry[T comparable] struct {
+	item  T
+	state state
+	// dirty: processing, and added again meanwhile; Done puts it back.
+	dirty    bool
+	priority int
+	// readyAt: when a waiting item is due; for a dirty item, when its re-add
+	// is due (zero: at once).
+	readyAt   time.Time
+	ticket    uint64 // identifies its live ready slot, or orders it among waiting items
+	heapIndex int    // index in the waiting heap
+	// since: when it became ready, or started processing (metrics only).
+	since      time.Time
+	prev, next *entry[T] // the processing list (metrics only)
+}
+
+// maxFree bounds the spare entries kept for reuse after a burst.
+const maxFree = 4096
+
+// New returns an empty queue. It starts no goroutine.
+func New[T comparable](opts Options[T]) *Queue[T] {
+	q := &Queue[T]{
+		limiter: opts.RateLimiter,
+		entries: make(map[T]*entry[T]),
+	}
+	if q.limiter == nil {
+		q.limiter = DefaultControllerRateLimiter[T]()
+	}
+	q.cond.L = &q.mu
+	if opts.Metrics != nil {
+		q.metrics = opts.Metrics.NewQueueMetrics(opts.Name, q.inFlight)
+	}
+	return q
+}
+
+// Add makes item ready now, unless it is already queued. An item being
+// processed is queued again when it is Done. After ShutDown, Add does nothing.
+func (q *Queue[T]) Add(item T) {
+	q.mu.Lock()
+	if !q.shuttingDown {
+		q.lockedAdd(item, 0, 0, q.metricsNow())
+	}
+	q.mu.Unlock()
+}
+
+// AddAfter makes item ready after delay; a delay that is not positive is
+// the same as [Queue.Add]. An item already waiting keeps the earlier of its
+// two ready times; an item already ready stays ready.
+func (q *Queue[T]) AddAfter(item T, delay time.Duration) {
+	q.AddWithOptions(item, AddOptions{After: delay})
+}
+
+// AddRateLimited adds item after the delay the rate limiter gives it, and
+// counts a retry.
+func (q *Queue[T]) AddRateLimited(item T) {
+	q.AddWithOptions(item, AddOptions{RateLimited: true})
+}
+
+// AddWithOptions adds item as opts say. Adding an item the queue already
+// holds merges the two adds: the item keeps the highest priority and the
+// earliest ready time of the two, and is handed out once.
+func (q *Queue[T]) AddWithOptions(item T, opts AddOptions) {
+	delay := opts.After
+	if opts.RateLimited {
+		delay = max(delay, 0) + q.limiter.When(item)
+	}
+	var now time.Time
+	if delay > 0 || q.metrics != nil {
+		now = time.Now()
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.shuttingDown {
+		return
+	}
+	if q.metrics != nil && (opts.RateLimited || opts.After > 0) {
+		q.metrics.Retried()
+	}
+	q.lockedAdd(item, opts.Priority, delay, now)
+}
+
+func (q *Queue[T]) lockedAdd(item T, priority int, delay time.Duration, now time.Time) {
+	e := q.entries[item]
+	if e == nil {
+		e = q.newEntry(item)
+		q.entries[item] = e
+		e.priority = priority
+		if delay > 0 {
+			q.lockedWait(e, now.Add(delay))
+		} else {
+			q.lockedReady(e, now)
+		}
+		return
+	}
+	switch e.state {
+	case stateReady:
+		if priority > e.priority {
+			q.levelFor(e.priority).live--
+			e.priority = priority
+			q.lockedPush(e)
+		}
+	case stateWaiting:
+		e.priority = max(e.priority, priority)
+		if delay <= 0 {
+			q.waiting.remove(e)
+			q.lockedReady(e, now)
+			return
+		}
+		if at := now.Add(delay); at.Before(e.readyAt) {
+			e.readyAt = at
+			q.waiting.fix(e)
+			q.lockedArmTimer()
+		}
+	case stateProcessing:
+		var at time.Time
+		if delay > 0 {
+			at = now.Add(delay)
+		}
+		if !e.dirty {
+			e.dirty, e.priority, e.readyAt = true, priority, at
+			return
+		}
+		e.priority = max(e.priority, priority)
+		if at.IsZero() || at.Before(e.readyAt) {
+			e.readyAt = at
+		}
+	}
+}
+
+// lockedReady makes e ready: at the back of its priority level.
+func (q *Queue[T]) lockedReady(e *entry[T], now time.Time) {
+	e.state = stateReady
+	e.since = now
+	q.ready++
+	q.lockedPush(e)
+	if q.metrics != nil {
+		q.metrics.Added()
+	}
+	q.cond.Signal()
+}
+
+// lockedPush gives e a new ticket and a slot at the back of its level. A
+// slot it had before goes stale: Get skips it.
+func (q *Queue[T]) lockedPush(e *entry[T]) {
+	q.ticket++
+	e.ticket = q.ticket
+	q.levelFor(e.priority).push(slot[T]{e, e.ticket})
+}
+
+// Get blocks until an item is ready, hands it out and marks it processing:
+// the caller must call [Queue.Done] with it when finished. Get returns
+// ctx.Err() once ctx ends, and [ErrShutDown] once the queue is shut down and
+// no ready item is left.
+func (q *Queue[T]) Get(ctx context.Context) (T, error) {
+	q.mu.Lock()
+	if err := ctx.Err(); err == nil && q.ready > 0 {
+		item := q.lockedPop()
+		q.mu.Unlock()
+		return item, nil
+	}
+	defer q.mu.Unlock()
+	return q.lockedWaitAndPop(ctx)
+}
+
+func (q *Queue[T]) lockedWaitAndPop(ctx context.Context) (T, error) {
+	var zero T
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, q.wakeAll)
+		defer stop()
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return zero, err
+		}
+		if q.ready > 0 {
+			return q.lockedPop(), nil
+		}
+		if q.shuttingDown {
+			return zero, ErrShutDown
+		}
+		q.cond.Wait()
+	}
+}
+
+func (q *Queue[T]) wakeAll() {
+	q.mu.Lock()
+	q.cond.Broadcast()
+	q.mu.Unlock()
+}
+
+// lockedPop hands out the first ready item of the highest level. It must
+// only be called with q.ready > 0.
+func (q *Queue[T]) lockedPop() T {
+	var e *entry[T]
+	for _, l := range q.levels {
+		if l.live > 0 {
+			e = l.pop()
+			break
+		}
+	}
+	q.ready--
+	e.state = stateProcessing
+	q.processing++
+	if q.metrics != nil {
+		now := time.Now()
+		q.metrics.Started(now.Sub(e.since))
+		e.since = now
+		q.linkProcessing(e)
+	}
+	return e.item
+}
+
+// Done marks item as no longer processing. If it was added again while
+// processing, it is queued again now (or when its delay ends). Done of an
+// item that is not processing does nothing.
+func (q *Queue[T]) Done(item T) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	e := q.entries[item]
+	if e == nil || e.state != stateProcessing {
+		return
+	}
+	q.processing--
+	now := q.metricsNow()
+	if q.metrics != nil {
+		q.metrics.Finished(now.Sub(e.since))
+		q.unlinkProcessing(e)
+	}
+	switch {
+	case !e.dirty:
+		q.lockedForget(e)
+	case e.readyAt.IsZero():
+		e.dirty = false
+		q.lockedReady(e, now)
+	case q.shuttingDown:
+		// Delayed items are dropped at shutdown; this one was delayed.
+		q.lockedForget(e)
+	default:
+		e.dirty = false
+		q.lockedWait(e, e.readyAt)
+	}
+	if q.processing == 0 && q.drained != nil {
+		close(q.drained)
+		q.drained = nil
+	}
+}
+
+// Forget clears item's rate-limit history, so that its next
+// AddRateLimited waits the shortest delay again. Call it when an item has
+// succeeded (or has been given up on). It does not remove item from the queue.
+func (q *Queue[T]) Forget(item T) { q.limiter.Forget(item) }
+
+// NumRequeues returns how many rate-limited retries of item are on record.
+func (q *Queue[T]) NumRequeues(item T) int { return q.limiter.NumRequeues(item) }
+
+// Len returns the number of ready items: not those waiting for their delay,
+// nor those being processed.
+func (q *Queue[T]) Len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.ready
+}
+
+// ShutDown stops the queue: later adds do nothing, waiting (delayed) items
+// are dropped, blocked Gets wake, and Get hands out the items still ready
+// before it returns [ErrShutDown]. It ends the wait of a ShutDownWithDrain.
+// Calling it again does nothing.
+func (q *Queue[T]) ShutDown() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.lockedShutDown()
+	if q.drained != nil {
+		close(q.drained)
+		q.drained = nil
+	}
+}
+
+// ShutDownWithDrain shuts the queue down as [Queue.ShutDown] does, then
+// waits until no item is being processed: every item handed out is Done.
+// Workers must keep calling Get and Done until Get returns [ErrShutDown].
+// The wait also ends when ctx ends (returning ctx.Err()) or when ShutDown is
+// called.
+func (q *Queue[T]) ShutDownWithDrain(ctx context.Context) error {
+	q.mu.Lock()
+	q.lockedShutDown()
+	if q.processing == 0 {
+		q.mu.Unlock()
+		return nil
+	}
+	if q.drained == nil {
+		q.drained = make(chan struct{})
+	}
+	drained := q.drained
+	q.mu.Unlock()
+	select {
+	case <-drained:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (q *Queue[T]) lockedShutDown() {
+	if q.shuttingDown {
+		return
+	}
+	q.shuttingDown = true
+	for _, e := range q.waiting {
+		q.lockedForget(e)
+	}
+	q.waiting = q.waiting[:0]
+	if q.timer != nil {
+		q.timer.Stop()
+		q.timerAt = time.Time{}
+	}
+	q.cond.Broadcast()
+}
+
+// ShuttingDown reports whether ShutDown (or ShutDownWithDrain) was called.
+func (q *Queue[T]) ShuttingDown() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.shuttingDown
+}
+
+// metricsNow reads the clock only when metrics need it.
+func (q *Queue[T]) metricsNow() time.Time {
+	if q.metrics == nil {
+		return time.Time{}
+	}
+	return time.Now()
+}
+
+func (q *Queue[T]) newEntry(item T) *entry[T] {
+	if n := len(q.free); n > 0 {
+		e := q.free[n-1]
+		q.free = q.free[:n-1]
+		e.item = item
+		return e
+	}
+	return &entry[T]{item: item}
+}
+
+// lockedForget removes e from the queue's records and keeps it for reuse.
+func (q *Queue[T]) lockedForget(e *entry[T]) {
+	delete(q.entries, e.item)
+	*e = entry[T]{}
+	if len(q.free) < maxFree {
+		q.free = append(q.free, e)
+	}
+}
+
+func (q *Queue[T]) linkProcessing(e *entry[T]) {
+	e.prev, e.next = q.newest, nil
+	if q.newest != nil {
+		q.newest.next = e
+	} else {
+		q.oldest = e
+	}
+	q.newest = e
+}
+
+func (q *Queue[T]) unlinkProcessing(e *entry[T]) {
+	if e.prev != nil {
+		e.prev.next = e.next
+	} else {
+		q.oldest = e.next
+	}
+	if e.next != nil {
+		e.next.prev = e.prev
+	} else {
+		q.newest = e.prev
+	}
+	e.prev, e.next = nil, nil
+}
+
+// inFlight reports the processing items' ages, for metrics.
+func (q *Queue[T]) inFlight() InFlight {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var f InFlight
+	if q.oldest == nil {
+		return f
+	}
+	now := time.Now()
+	f.Longest = now.Sub(q.oldest.since)
+	for e := q.oldest; e != nil; e = e.next {
+		f.Unfinished += now.Sub(e.since)
+	}
+	return f
+}
