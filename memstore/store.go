@@ -1,0 +1,294 @@
+package memstore
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"reflect"
+	"slices"
+	"strconv"
+	"sync"
+
+	"github.com/controlloop/controlloop"
+)
+
+// Store is a versioned, in-memory set of objects of type T that serves List
+// and Watch like a small API server. It implements
+// [controlloop.ListerWatcher] and [controlloop.Client].
+//
+// T must be a pointer type whose GetObjectMeta returns the object's own
+// metadata, such as *Pod where Pod embeds [controlloop.ObjectMeta].
+//
+// A Store must be created with [New]. All its methods are safe for
+// concurrent use. Writes take an exclusive lock for O(1) work plus a
+// non-blocking nudge to each open watcher; reads and watchers copy objects
+// outside the lock.
+type Store[T controlloop.Object] struct {
+	opts  Options
+	clone func(T) T
+
+	mu sync.RWMutex // protects the fields below
+	// rv is the version of the latest write: the store's current version.
+	rv      uint64
+	objects map[controlloop.Key]stored[T]
+	hist    history[T]
+	// watchers are the open watches that writes must nudge.
+	watchers map[*watcher[T]]struct{}
+	// snapshots are sorted copies of the object set at a version, kept for
+	// the continue tokens of paged lists; newest last.
+	snapshots []*snapshot[T]
+
+	faultMu sync.Mutex // protects failList and failWatch
+	// failList and failWatch, if set, are returned by the next List or
+	// Watch call.
+	failList, failWatch error
+}
+
+// stored is an object held by the store with its version as a number.
+// Stored objects are never modified: a write replaces them.
+type stored[T controlloop.Object] struct {
+	obj T
+	rv  uint64
+}
+
+// New returns an empty store at version 0.
+//
+// New panics if opts is invalid or T is not a pointer type: both are
+// programming errors.
+func New[T controlloop.Object](opts Options) *Store[T] {
+	if err := opts.validate(); err != nil {
+		panic(err)
+	}
+	if k := reflect.TypeFor[T]().Kind(); k != reflect.Pointer {
+		panic(fmt.Sprintf("memstore: type parameter %v must be a pointer type, is a %v", reflect.TypeFor[T](), k))
+	}
+	opts = opts.withDefaults()
+	return &Store[T]{
+		opts:     opts,
+		clone:    clonerFor[T](),
+		objects:  make(map[controlloop.Key]stored[T]),
+		hist:     history[T]{size: opts.HistorySize},
+		watchers: make(map[*watcher[T]]struct{}),
+	}
+}
+
+// ResourceVersion returns the store's current version: that of its latest
+// write, "0" for a new store.
+func (s *Store[T]) ResourceVersion() string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return formatRV(s.rv)
+}
+
+// Len returns the number of objects in the store.
+func (s *Store[T]) Len() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.objects)
+}
+
+// All returns the objects in the store, in key order, as copies. The
+// sequence reads the store at one version, taken when iteration starts; it
+// holds no lock while it yields.
+func (s *Store[T]) All() iter.Seq2[controlloop.Key, T] {
+	return func(yield func(controlloop.Key, T) bool) {
+		s.mu.RLock()
+		items := make([]snapItem[T], 0, len(s.objects))
+		for k, st := range s.objects {
+			items = append(items, snapItem[T]{key: k, obj: st.obj})
+		}
+		s.mu.RUnlock()
+		slices.SortFunc(items, compareItems)
+		for _, it := range items {
+			if !yield(it.key, s.clone(it.obj)) {
+				return
+			}
+		}
+	}
+}
+
+// Get returns a copy of the object with the key, or an error wrapping
+// [controlloop.ErrNotFound].
+func (s *Store[T]) Get(ctx context.Context, key controlloop.Key) (T, error) {
+	var zero T
+	if err := ctx.Err(); err != nil {
+		return zero, err
+	}
+	if err := key.Validate(); err != nil {
+		return zero, fmt.Errorf("memstore: get: %w", err)
+	}
+	s.mu.RLock()
+	st, ok := s.objects[key]
+	s.mu.RUnlock()
+	if !ok {
+		return zero, fmt.Errorf("memstore: get %v: %w", key, controlloop.ErrNotFound)
+	}
+	return s.clone(st.obj), nil
+}
+
+// Create stores a copy of obj as a new object and returns a copy of what it
+// stored: with a new resource version, a UID ("uid-" and the creation
+// version, unique within the store) and Generation 1. It fails with
+// [controlloop.ErrAlreadyExists] if the key is taken, and with
+// [controlloop.ErrInvalid] for a nil object, an invalid key, or an object
+// that already carries a resource version.
+func (s *Store[T]) Create(ctx context.Context, obj T) (T, error) {
+	var zero T
+	if err := checkWrite(ctx, "create", obj); err != nil {
+		return zero, err
+	}
+	key := controlloop.KeyOf(obj)
+	if rv := obj.GetResourceVersion(); rv != "" {
+		return zero, fmt.Errorf("memstore: create %v: %w: resource version must be empty, is %q", key, controlloop.ErrInvalid, rv)
+	}
+	c := s.clone(obj)
+	meta := c.GetObjectMeta()
+
+	s.mu.Lock()
+	if _, ok := s.objects[key]; ok {
+		s.mu.Unlock()
+		return zero, fmt.Errorf("memstore: create %v: %w", key, controlloop.ErrAlreadyExists)
+	}
+	rv := s.rv + 1
+	meta.ResourceVersion = formatRV(rv)
+	meta.UID = "uid-" + meta.ResourceVersion
+	meta.Generation = 1
+	s.lockedCommit(change[T]{rv: rv, typ: controlloop.Added, obj: c}, key)
+	s.mu.Unlock()
+	return s.clone(c), nil
+}
+
+// Update replaces the stored object with a copy of obj and increases its
+// Generation by one. obj must carry the resource version it was read at: a
+// different stored version fails with [controlloop.ErrConflict], as does a
+// UID that is set and differs from the stored one. An empty resource version
+// is refused with [controlloop.ErrInvalid] rather than taken as an
+// unconditional write, so that no update can silently overwrite one it never
+// saw. A missing object fails with [controlloop.ErrNotFound]. Every
+// successful update makes a new version, even if nothing changed.
+func (s *Store[T]) Update(ctx context.Context, obj T) (T, error) {
+	return s.update(ctx, "update", obj, true)
+}
+
+// UpdateStatus is [Store.Update] that keeps the stored Generation. The whole
+// object is replaced: the store does not know which fields are status.
+func (s *Store[T]) UpdateStatus(ctx context.Context, obj T) (T, error) {
+	return s.update(ctx, "update status", obj, false)
+}
+
+func (s *Store[T]) update(ctx context.Context, op string, obj T, bumpGeneration bool) (T, error) {
+	var zero T
+	if err := checkWrite(ctx, op, obj); err != nil {
+		return zero, err
+	}
+	key := controlloop.KeyOf(obj)
+	want := obj.GetResourceVersion()
+	if want == "" {
+		return zero, fmt.Errorf("memstore: %s %v: %w: empty resource version (read the object first)", op, key, controlloop.ErrInvalid)
+	}
+	c := s.clone(obj)
+	meta := c.GetObjectMeta()
+
+	s.mu.Lock()
+	old, ok := s.objects[key]
+	if !ok {
+		s.mu.Unlock()
+		return zero, fmt.Errorf("memstore: %s %v: %w", op, key, controlloop.ErrNotFound)
+	}
+	oldMeta := old.obj.GetObjectMeta()
+	if want != oldMeta.ResourceVersion {
+		s.mu.Unlock()
+		return zero, fmt.Errorf("memstore: %s %v: %w: version %s, stored %s", op, key, controlloop.ErrConflict, want, oldMeta.ResourceVersion)
+	}
+	if meta.UID != "" && meta.UID != oldMeta.UID {
+		s.mu.Unlock()
+		return zero, fmt.Errorf("memstore: %s %v: %w: UID %s, stored %s", op, key, controlloop.ErrConflict, meta.UID, oldMeta.UID)
+	}
+	rv := s.rv + 1
+	meta.ResourceVersion = formatRV(rv)
+	meta.UID = oldMeta.UID
+	meta.Generation = oldMeta.Generation
+	if bumpGeneration {
+		meta.Generation++
+	}
+	s.lockedCommit(change[T]{rv: rv, typ: controlloop.Modified, obj: c, prev: old.obj}, key)
+	s.mu.Unlock()
+	return s.clone(c), nil
+}
+
+// Delete removes the object with the key. It fails with
+// [controlloop.ErrNotFound] if there is none, and with
+// [controlloop.ErrConflict] if opts.ResourceVersion is set and differs from
+// the stored version. The Deleted event carries the object's last state
+// stamped with the delete's version.
+func (s *Store[T]) Delete(ctx context.Context, key controlloop.Key, opts controlloop.DeleteOptions) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := key.Validate(); err != nil {
+		return fmt.Errorf("memstore: delete: %w", err)
+	}
+	s.mu.Lock()
+	old, ok := s.objects[key]
+	if !ok {
+		s.mu.Unlock()
+		return fmt.Errorf("memstore: delete %v: %w", key, controlloop.ErrNotFound)
+	}
+	if opts.ResourceVersion != "" && opts.ResourceVersion != old.obj.GetResourceVersion() {
+		s.mu.Unlock()
+		return fmt.Errorf("memstore: delete %v: %w: version %s, stored %s", key, controlloop.ErrConflict, opts.ResourceVersion, old.obj.GetResourceVersion())
+	}
+	rv := s.rv + 1
+	// The stored object is shared with history and snapshots: stamp a copy.
+	last := s.clone(old.obj)
+	last.GetObjectMeta().ResourceVersion = formatRV(rv)
+	s.lockedCommit(change[T]{rv: rv, typ: controlloop.Deleted, obj: last, prev: old.obj}, key)
+	s.mu.Unlock()
+	return nil
+}
+
+// lockedCommit applies c, whose version is s.rv+1, to the object set and the
+// history, and nudges every watcher.
+func (s *Store[T]) lockedCommit(c change[T], key controlloop.Key) {
+	s.rv = c.rv
+	if c.typ == controlloop.Deleted {
+		delete(s.objects, key)
+	} else {
+		s.objects[key] = stored[T]{obj: c.obj, rv: c.rv}
+	}
+	s.hist.push(c)
+	if len(s.watchers) == 0 {
+		return
+	}
+	oldest, _ := s.hist.oldest()
+	for w := range s.watchers {
+		w.lockedNudge(s, c.rv, oldest)
+	}
+}
+
+// checkWrite rejects a write whose context is done or whose object is
+// unusable.
+func checkWrite[T controlloop.Object](ctx context.Context, op string, obj T) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := controlloop.Validate(obj); err != nil {
+		return fmt.Errorf("memstore: %s: %w", op, err)
+	}
+	if obj.GetObjectMeta() == nil {
+		return fmt.Errorf("memstore: %s %v: %w: GetObjectMeta returned nil", op, controlloop.KeyOf(obj), controlloop.ErrInvalid)
+	}
+	return nil
+}
+
+// formatRV renders a version as the store's resource version string.
+func formatRV(rv uint64) string { return strconv.FormatUint(rv, 10) }
+
+// parseRV reads a resource version string made by formatRV.
+func parseRV(s string) (uint64, error) {
+	rv, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("memstore: %w: resource version %q is not a decimal number", controlloop.ErrInvalid, s)
+	}
+	return rv, nil
+}
