@@ -1,0 +1,345 @@
+package indexer
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/controlloop/controlloop"
+)
+
+// Indexer is a thread-safe cache of objects by key, with secondary indexes.
+//
+// The zero Indexer is empty, keeps only [NamespaceIndex] and is ready to use;
+// [New] adds indexes. An Indexer must not be copied after first use.
+//
+// Writes are serialised; reads take no lock and never wait for a write, nor
+// a write for a read (see the package documentation). Objects handed in and
+// out are shared: neither the caller nor the indexer may modify them.
+type Indexer[T controlloop.Object] struct {
+	mu  sync.Mutex                // serialises writers; readers never take it
+	cur atomic.Pointer[state[T]] // the published state
+}
+
+// state is one version of the whole cache. It is immutable once published,
+// except for the object held in each cell (see cell).
+type state[T controlloop.Object] struct {
+	items *node[*cell[T]]
+	n     int
+	defs  *defs[T]
+	idx   []*node[*valueSet[T]] // for each index of defs: value -> objects
+}
+
+// cell holds the current object of one key. An Update that changes no index
+// value stores the new object into the existing cell, which every state
+// shares; any other change gives the key a new cell, so that an older state
+// keeps the object that matches its indexes.
+type cell[T any] struct{ p atomic.Pointer[T] }
+
+func newCell[T any](v T) *cell[T] {
+	c := new(cell[T])
+	c.p.Store(&v)
+	return c
+}
+
+func (c *cell[T]) load() T   { return *c.p.Load() }
+func (c *cell[T]) store(v T) { c.p.Store(&v) }
+
+func cellKey[T controlloop.Object](c *cell[T]) controlloop.Key { return controlloop.KeyOf(c.load()) }
+
+// New returns an empty Indexer with the namespace index and opts.Indexers.
+func New[T controlloop.Object](opts Options[T]) (*Indexer[T], error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	ix := new(Indexer[T])
+	d := newDefs[T]()
+	if len(opts.Indexers) > 0 {
+		d = d.with(opts.Indexers)
+	}
+	ix.cur.Store(&state[T]{defs: d, idx: make([]*node[*valueSet[T]], len(d.names))})
+	return ix, nil
+}
+
+// load returns the published state, making the empty one for a zero Indexer.
+func (ix *Indexer[T]) load() *state[T] {
+	if s := ix.cur.Load(); s != nil {
+		return s
+	}
+	ix.cur.CompareAndSwap(nil, &state[T]{defs: newDefs[T](), idx: make([]*node[*valueSet[T]], 1)})
+	return ix.cur.Load()
+}
+
+// next returns a copy of s for a writer to change and publish.
+func (s *state[T]) next() *state[T] {
+	n := *s
+	n.idx = append([]*node[*valueSet[T]](nil), s.idx...)
+	return &n
+}
+
+// Add stores obj, replacing any object with the same key. It is the same
+// as [Indexer.Update].
+//
+// The error wraps [controlloop.ErrInvalid] for a nil object or an invalid
+// key, or is the error of an [IndexFunc]; the indexer is then unchanged.
+// Cost: O(1) and no lock wait for readers; see the package documentation.
+func (ix *Indexer[T]) Add(obj T) error { return ix.put(obj) }
+
+// Update stores obj, replacing any object with the same key, and moves it
+// between index values as needed. It is the same as [Indexer.Add].
+func (ix *Indexer[T]) Update(obj T) error { return ix.put(obj) }
+
+func (ix *Indexer[T]) put(obj T) error {
+	if err := controlloop.Validate(obj); err != nil {
+		return fmt.Errorf("indexer: %w", err)
+	}
+	k := controlloop.KeyOf(obj)
+	h := hashKey(k)
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	s := ix.load()
+	d := s.defs
+	old, exists := get(&d.cells, s.items, h, k)
+	var oldVals [][]string
+	if exists {
+		// The namespace is part of the key: only custom indexes can move.
+		same := true
+		if len(d.funcs) > 1 {
+			var err error
+			if oldVals, err = d.allValues(old.load()); err != nil {
+				return err
+			}
+		}
+		newVals, err := d.allValues(obj)
+		if err != nil {
+			return err
+		}
+		for i := 1; i < len(d.funcs); i++ {
+			if !sameValues(oldVals[i], newVals[i]) {
+				same = false
+				break
+			}
+		}
+		if same {
+			old.store(obj)
+			return nil
+		}
+		n := s.next()
+		c := newCell(obj)
+		n.items, _ = set(&d.cells, n.items, nil, h, k, c)
+		n.addIndex(0, k.Namespace, nil, h, k, c) // replaces the old cell
+		for i := 1; i < len(d.funcs); i++ {
+			for _, v := range oldVals[i] {
+				if !contains(newVals[i], v) {
+					n.removeIndex(i, v, h, k)
+				}
+			}
+			for _, v := range newVals[i] {
+				n.addIndex(i, v, nil, h, k, c)
+			}
+		}
+		ix.cur.Store(n)
+		return nil
+	}
+	newVals, err := d.allValues(obj)
+	if err != nil {
+		return err
+	}
+	n := s.next()
+	n.insert(nil, h, k, newCell(obj), newVals)
+	ix.cur.Store(n)
+	return nil
+}
+
+// insert adds cell c for the new key k (hash h) with index values vals
+// (nil when there is no custom index).
+func (s *state[T]) insert(tok *editToken, h uint64, k controlloop.Key, c *cell[T], vals [][]string) {
+	var replaced bool
+	s.items, replaced = set(&s.defs.cells, s.items, tok, h, k, c)
+	if !replaced {
+		s.n++
+	}
+	s.addIndex(0, k.Namespace, tok, h, k, c)
+	for i := 1; i < len(vals); i++ {
+		for _, v := range vals[i] {
+			s.addIndex(i, v, tok, h, k, c)
+		}
+	}
+}
+
+// addIndex puts cell c of key k under value v of index i, replacing the
+// key's previous cell there if any.
+func (s *state[T]) addIndex(i int, v string, tok *editToken, h uint64, k controlloop.Key, c *cell[T]) {
+	d := s.defs
+	hv := hashString(v)
+	vs, ok := get(&d.sets, s.idx[i], hv, v)
+	if ok && tok != nil && vs.edit == tok {
+		var replaced bool
+		vs.set, replaced = set(&d.cells, vs.set, tok, h, k, c)
+		if !replaced {
+			vs.n++
+		}
+		return
+	}
+	nv := &valueSet[T]{value: v, edit: tok}
+	if ok {
+		nv.set, nv.n = vs.set, vs.n
+	}
+	var replaced bool
+	nv.set, replaced = set(&d.cells, nv.set, tok, h, k, c)
+	if !replaced {
+		nv.n++
+	}
+	s.idx[i], _ = set(&d.sets, s.idx[i], tok, hv, v, nv)
+}
+
+// removeIndex takes key k out of value v of index i, and drops the value
+// when no object is left under it.
+func (s *state[T]) removeIndex(i int, v string, h uint64, k controlloop.Key) {
+	d := s.defs
+	hv := hashString(v)
+	vs, ok := get(&d.sets, s.idx[i], hv, v)
+	if !ok {
+		return
+	}
+	set2, removed := del(&d.cells, vs.set, nil, h, k)
+	if !removed {
+		return
+	}
+	if vs.n == 1 {
+		s.idx[i], _ = del(&d.sets, s.idx[i], nil, hv, v)
+		return
+	}
+	s.idx[i], _ = set(&d.sets, s.idx[i], nil, hv, v, &valueSet[T]{value: v, set: set2, n: vs.n - 1})
+}
+
+// Delete removes the object with obj's key, if any; deleting a missing key
+// is a no-op. Index values are those of the stored object.
+//
+// The error wraps [controlloop.ErrInvalid] for a nil object or an invalid
+// key, or is the error of an [IndexFunc] on the stored object; the indexer
+// is then unchanged.
+func (ix *Indexer[T]) Delete(obj T) error {
+	if err := controlloop.Validate(obj); err != nil {
+		return fmt.Errorf("indexer: %w", err)
+	}
+	k := controlloop.KeyOf(obj)
+	h := hashKey(k)
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	s := ix.load()
+	d := s.defs
+	old, exists := get(&d.cells, s.items, h, k)
+	if !exists {
+		return nil
+	}
+	oldVals, err := d.allValues(old.load())
+	if err != nil {
+		return err
+	}
+	n := s.next()
+	n.items, _ = del(&d.cells, n.items, nil, h, k)
+	n.n--
+	n.removeIndex(0, k.Namespace, h, k)
+	for i := 1; i < len(oldVals); i++ {
+		for _, v := range oldVals[i] {
+			n.removeIndex(i, v, h, k)
+		}
+	}
+	ix.cur.Store(n)
+	return nil
+}
+
+// Replace makes items the whole content of the indexer, atomically: a
+// reader sees either the old content or the new. When two items have the
+// same key, the later wins. resourceVersion is not used: the Indexer keeps
+// no version (it is accepted so that an Indexer is a reflector's Store).
+//
+// The error wraps [controlloop.ErrInvalid] for a nil item or an invalid key,
+// or is the error of an [IndexFunc]; the indexer is then unchanged.
+// Cost: O(len(items)); the new content is built off to the side, so readers
+// are not held up.
+func (ix *Indexer[T]) Replace(items []T, resourceVersion string) error {
+	for _, obj := range items {
+		if err := controlloop.Validate(obj); err != nil {
+			return fmt.Errorf("indexer: Replace: %w", err)
+		}
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	s := ix.load()
+	n, err := build(s.defs, items)
+	if err != nil {
+		return err
+	}
+	ix.cur.Store(n)
+	return nil
+}
+
+// build makes a state holding items, in place under a fresh edit token.
+func build[T controlloop.Object](d *defs[T], items []T) (*state[T], error) {
+	tok := new(editToken)
+	n := &state[T]{defs: d, idx: make([]*node[*valueSet[T]], len(d.names))}
+	dup := false
+	for _, obj := range items {
+		vals, err := d.allValues(obj)
+		if err != nil {
+			return nil, err
+		}
+		k := controlloop.KeyOf(obj)
+		h := hashKey(k)
+		before := n.n
+		n.insert(tok, h, k, newCell(obj), vals)
+		dup = dup || n.n == before
+	}
+	if dup {
+		// A key listed twice may have left its first values in the indexes:
+		// index the final cells again.
+		clear(n.idx)
+		var err error
+		walk(n.items, func(c *cell[T]) bool {
+			obj := c.load()
+			var vals [][]string
+			if vals, err = d.allValues(obj); err != nil {
+				return false
+			}
+			k := controlloop.KeyOf(obj)
+			h := hashKey(k)
+			n.addIndex(0, k.Namespace, tok, h, k, c)
+			for i := 1; i < len(vals); i++ {
+				for _, v := range vals[i] {
+					n.addIndex(i, v, tok, h, k, c)
+				}
+			}
+			return true
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return n, nil
+}
+
+// AddIndexers adds indexes. It fails with [ErrNotEmpty] once the indexer
+// holds an object, with [ErrIndexExists] for a name already defined, and
+// with an error wrapping [controlloop.ErrInvalid] for an empty name or a nil
+// function; nothing is added then.
+func (ix *Indexer[T]) AddIndexers(indexers Indexers[T]) error {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	s := ix.load()
+	if s.n > 0 {
+		return ErrNotEmpty
+	}
+	for name, f := range indexers {
+		if err := validIndex(name, f); err != nil {
+			return err
+		}
+		if _, ok := s.defs.pos[name]; ok {
+			return fmt.Errorf("%w: %q", ErrIndexExists, name)
+		}
+	}
+	d := s.defs.with(indexers)
+	ix.cur.Store(&state[T]{defs: d, idx: make([]*node[*valueSet[T]], len(d.names))})
+	return nil
+}
