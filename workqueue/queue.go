@@ -270,6 +270,9 @@ func (q *Queue[T]) Done(item T) {
 	}
 	q.processing--
 	now := q.metricsNow()
+	if now.IsZero() && !e.readyAt.IsZero() {
+		now = time.Now()
+	}
 	if q.metrics != nil {
 		q.metrics.Finished(now.Sub(e.since))
 		q.unlinkProcessing(e)
@@ -277,7 +280,7 @@ func (q *Queue[T]) Done(item T) {
 	switch {
 	case !e.dirty:
 		q.lockedForget(e)
-	case e.readyAt.IsZero():
+	case !e.readyAt.After(now):
 		e.dirty = false
 		q.lockedReady(e, now)
 	case q.shuttingDown:
