@@ -17,7 +17,7 @@ import (
 // a write for a read (see the package documentation). Objects handed in and
 // out are shared: neither the caller nor the indexer may modify them.
 type Indexer[T controlloop.Object] struct {
-	mu  sync.Mutex                // serialises writers; readers never take it
+	mu  sync.Mutex               // serialises writers; readers never take it
 	cur atomic.Pointer[state[T]] // the published state
 }
 

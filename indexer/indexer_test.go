@@ -1,0 +1,230 @@
+package indexer
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/controlloop/controlloop"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestErrors(t *testing.T) {
+	if _, err := New(Options[*thing]{Indexers: Indexers[*thing]{NamespaceIndex: tagIndex}}); !errors.Is(err, ErrIndexExists) {
+		t.Errorf("New with the namespace index again: err = %v, want ErrIndexExists", err)
+	}
+	if _, err := New(Options[*thing]{Indexers: Indexers[*thing]{"tag": nil}}); !errors.Is(err, controlloop.ErrInvalid) {
+		t.Errorf("New with a nil IndexFunc: err = %v, want ErrInvalid", err)
+	}
+	if _, err := New(Options[*thing]{Indexers: Indexers[*thing]{"": tagIndex}}); !errors.Is(err, controlloop.ErrInvalid) {
+		t.Errorf("New with an empty index name: err = %v, want ErrInvalid", err)
+	}
+	ix, err := New(Options[*thing]{Indexers: Indexers[*thing]{"tag": tagIndex}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.AddIndexers(Indexers[*thing]{"tag": tagIndex}); !errors.Is(err, ErrIndexExists) {
+		t.Errorf("AddIndexers of an existing name: err = %v", err)
+	}
+	if err := ix.AddIndexers(Indexers[*thing]{"app": appIndex}); err != nil {
+		t.Errorf("AddIndexers while empty: %v", err)
+	}
+	for _, bad := range []*thing{nil, mk("ns", "")} {
+		if err := ix.Add(bad); !errors.Is(err, controlloop.ErrInvalid) {
+			t.Errorf("Add(%v): err = %v, want ErrInvalid", bad, err)
+		}
+		if err := ix.Delete(bad); !errors.Is(err, controlloop.ErrInvalid) {
+			t.Errorf("Delete(%v): err = %v, want ErrInvalid", bad, err)
+		}
+		if err := ix.Replace([]*thing{mk("ns", "ok"), bad}, ""); !errors.Is(err, controlloop.ErrInvalid) {
+			t.Errorf("Replace with %v: err = %v, want ErrInvalid", bad, err)
+		}
+	}
+	if err := ix.Add(mk("ns", "a", "red")); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.AddIndexers(Indexers[*thing]{"late": appIndex}); !errors.Is(err, ErrNotEmpty) {
+		t.Errorf("AddIndexers with data: err = %v, want ErrNotEmpty", err)
+	}
+	for _, f := range []func() error{
+		func() error { _, err := ix.ByIndex("late", "x"); return err },
+		func() error { _, err := ix.ByIndexSeq("late", "x"); return err },
+		func() error { _, err := ix.IndexKeys("late", "x"); return err },
+		func() error { _, err := ix.ListIndexValues("late"); return err },
+	} {
+		if err := f(); !errors.Is(err, ErrUnknownIndex) {
+			t.Errorf("read of an unknown index: err = %v, want ErrUnknownIndex", err)
+		}
+	}
+	if got := ix.IndexNames(); !slices.Equal(got[:1], []string{NamespaceIndex}) || len(got) != 3 {
+		t.Errorf("IndexNames = %v", got)
+	}
+}
+
+// An IndexFunc error reaches the caller, and the indexer is unchanged.
+func TestIndexFuncErrorLeavesIndexerUnchanged(t *testing.T) {
+	ix, _ := New(Options[*thing]{Indexers: Indexers[*thing]{"tag": tagIndex}})
+	good := mk("ns", "a", "red")
+	if err := ix.Add(good); err != nil {
+		t.Fatal(err)
+	}
+	bad := mk("ns", "a", "blue")
+	bad.Bad = true
+	if err := ix.Update(bad); !errors.Is(err, errBad) {
+		t.Fatalf("Update: err = %v, want errBad", err)
+	}
+	if err := ix.Replace([]*thing{mk("ns", "b"), bad}, ""); !errors.Is(err, errBad) {
+		t.Fatalf("Replace: err = %v, want errBad", err)
+	}
+	if err := ix.Add(func() *thing { b := mk("ns", "c"); b.Bad = true; return b }()); !errors.Is(err, errBad) {
+		t.Fatalf("Add: err = %v, want errBad", err)
+	}
+	if got, _ := ix.Get(controlloop.KeyOf(good)); got != good || ix.Len() != 1 {
+		t.Fatalf("after failed writes: Get = %v, Len = %d", got, ix.Len())
+	}
+	if got, _ := ix.ByIndex("tag", "red"); len(got) != 1 || got[0] != good {
+		t.Fatalf("ByIndex(tag, red) = %v", got)
+	}
+}
+
+// An update moves the object between values; a value left empty disappears.
+func TestUpdateKeepsIndexesExact(t *testing.T) {
+	ix, _ := New(Options[*thing]{Indexers: Indexers[*thing]{"tag": tagIndex}})
+	must(t, ix.Add(mk("ns", "a", "red", "green")))
+	must(t, ix.Add(mk("ns", "b", "green")))
+	must(t, ix.Update(mk("ns", "a", "blue", "green", "blue")))
+	values, _ := ix.ListIndexValues("tag")
+	slices.Sort(values)
+	if !slices.Equal(values, []string{"blue", "green"}) {
+		t.Errorf("ListIndexValues = %v, want [blue green] (red emptied)", values)
+	}
+	if got, _ := ix.ByIndex("tag", "red"); len(got) != 0 {
+		t.Errorf("ByIndex(red) = %v, want none", got)
+	}
+	if got, _ := ix.IndexKeys("tag", "green"); len(got) != 2 {
+		t.Errorf("IndexKeys(green) = %v, want a and b", got)
+	}
+	// The green set must hold the new object, not the one before the move.
+	got, _ := ix.ByIndex("tag", "blue")
+	if len(got) != 1 || !slices.Equal(got[0].Tags, []string{"blue", "green", "blue"}) {
+		t.Errorf("ByIndex(blue) = %v", got)
+	}
+	must(t, ix.Delete(mk("ns", "a")))
+	must(t, ix.Delete(mk("ns", "a"))) // missing: no-op
+	values, _ = ix.ListIndexValues("tag")
+	if !slices.Equal(values, []string{"green"}) {
+		t.Errorf("after delete: ListIndexValues = %v", values)
+	}
+	nsValues, _ := ix.ListIndexValues(NamespaceIndex)
+	if !slices.Equal(nsValues, []string{"ns"}) {
+		t.Errorf("namespace values = %v", nsValues)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestZeroIndexer(t *testing.T) {
+	var ix Indexer[*thing]
+	if ix.Len() != 0 || len(ix.List()) != 0 {
+		t.Fatal("zero indexer not empty")
+	}
+	must(t, ix.Add(mk("a", "x")))
+	got, err := ix.ByIndex(NamespaceIndex, "a")
+	if err != nil || len(got) != 1 {
+		t.Fatalf("ByIndex = %v, %v", got, err)
+	}
+}
+
+// A walk sees the keys present when it started, whatever is written while
+// it runs, and the loop body may write.
+func TestWalkIsIsolatedFromWrites(t *testing.T) {
+	ix, _ := New(Options[*thing]{})
+	for i := range 100 {
+		must(t, ix.Add(mkN(i)))
+	}
+	n := 0
+	for k, o := range ix.All() {
+		must(t, ix.Delete(o))
+		must(t, ix.Add(mk("new", k.Name)))
+		n++
+	}
+	if n != 100 {
+		t.Fatalf("walk saw %d objects, want 100", n)
+	}
+	if got, _ := ix.IndexKeys(NamespaceIndex, "new"); len(got) != 100 || ix.Len() != 100 {
+		t.Fatalf("after the walk: %d in new, Len %d", len(got), ix.Len())
+	}
+}
+
+// Writers and readers at once, under the race detector: each reader's view
+// stays consistent (every object it gets from the namespace index is in
+// that namespace and carries the tag it was found under).
+func TestConcurrentReadersAndWriters(t *testing.T) {
+	ix, _ := New(Options[*thing]{Indexers: Indexers[*thing]{"tag": tagIndex}})
+	var wg sync.WaitGroup
+	const writers, readers, rounds = 4, 4, 500
+	errs := make(chan error, writers+readers)
+	for w := range writers {
+		wg.Go(func() {
+			for i := range rounds {
+				o := mk(fmt.Sprintf("ns-%d", i%3), fmt.Sprintf("w%d-%d", w, i%20), tags[i%len(tags)])
+				var err error
+				switch i % 4 {
+				case 0, 1:
+					err = ix.Add(o)
+				case 2:
+					err = ix.Update(o)
+				case 3:
+					err = ix.Delete(o)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	for range readers {
+		wg.Go(func() {
+			for i := range rounds {
+				ns := fmt.Sprintf("ns-%d", i%3)
+				objs, _ := ix.ByIndex(NamespaceIndex, ns)
+				for _, o := range objs {
+					if o.Namespace != ns {
+						errs <- fmt.Errorf("ByIndex(namespace, %s) returned %v", ns, controlloop.KeyOf(o))
+						return
+					}
+				}
+				tag := tags[i%len(tags)]
+				seq, _ := ix.ByIndexSeq("tag", tag)
+				for _, o := range seq {
+					if !slices.Contains(o.Tags, tag) {
+						errs <- fmt.Errorf("ByIndexSeq(tag, %s) returned %v with %v", tag, controlloop.KeyOf(o), o.Tags)
+						return
+					}
+				}
+				for k, o := range ix.All() {
+					if k != controlloop.KeyOf(o) {
+						errs <- fmt.Errorf("All: key %v for %v", k, controlloop.KeyOf(o))
+						return
+					}
+				}
+				ix.Get(controlloop.Key{Namespace: ns, Name: "w0-1"})
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
