@@ -45,7 +45,7 @@ func mustCreate(t testing.TB, s *memstore.Store[*Pod], p *Pod) *Pod {
 
 // next receives one event from ch, failing the test if none comes within a
 // generous bound (a safety net against a hang, not a wait for timing).
-func next[T controlloop.Object](t testing.TB, ch <-chan controlloop.Event[T]) (controlloop.Event[T], bool) {
+func next[T controlloop.Object](t fataler, ch <-chan controlloop.Event[T]) (controlloop.Event[T], bool) {
 	t.Helper()
 	select {
 	case ev, ok := <-ch:
@@ -57,7 +57,7 @@ func next[T controlloop.Object](t testing.TB, ch <-chan controlloop.Event[T]) (c
 }
 
 // collect receives n events from ch.
-func collect[T controlloop.Object](t testing.TB, ch <-chan controlloop.Event[T], n int) []controlloop.Event[T] {
+func collect[T controlloop.Object](t fataler, ch <-chan controlloop.Event[T], n int) []controlloop.Event[T] {
 	t.Helper()
 	var out []controlloop.Event[T]
 	for range n {
@@ -71,7 +71,7 @@ func collect[T controlloop.Object](t testing.TB, ch <-chan controlloop.Event[T],
 }
 
 // drainClosed reads ch until it closes, returning what it got.
-func drainClosed[T controlloop.Object](t testing.TB, ch <-chan controlloop.Event[T]) []controlloop.Event[T] {
+func drainClosed[T controlloop.Object](t fataler, ch <-chan controlloop.Event[T]) []controlloop.Event[T] {
 	t.Helper()
 	var out []controlloop.Event[T]
 	for {
@@ -81,6 +81,12 @@ func drainClosed[T controlloop.Object](t testing.TB, ch <-chan controlloop.Event
 		}
 		out = append(out, ev)
 	}
+}
+
+// fataler is what the helpers need of *testing.T and *rapid.T.
+type fataler interface {
+	Helper()
+	Fatalf(format string, args ...any)
 }
 
 type evSummary struct {
