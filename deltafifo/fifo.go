@@ -1,0 +1,313 @@
+package deltafifo
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/controlloop/controlloop"
+)
+
+// FIFO is a queue of keys, each with the [Deltas] accumulated for it: a
+// reflector writes into it (Add, Update, Delete, Replace, Resync) and a
+// consumer pops one key's whole Deltas at a time, oldest key first.
+//
+// Create one with [New]; the zero FIFO is not usable, and a FIFO must not be
+// copied. All methods are safe for concurrent use. Writes never block on a
+// consumer; [FIFO.Pop] blocks while nothing is queued.
+type FIFO[T controlloop.Object] struct {
+	known        KnownObjects[T]
+	transform    func(T) (T, error)
+	emitReplaced bool
+	compress     bool
+
+	mu          sync.Mutex // protects every field below
+	cond        sync.Cond  // signalled when a key is queued, broadcast on Close
+	items       map[controlloop.Key]*slot[T]
+	queue       ring[*slot[T]]
+	busy        []*slot[T] // slots being processed
+	replaceGen  uint64     // counts Replace calls, to mark listed slots
+	populated   bool       // a write or Replace happened
+	initialLeft int        // slots of the first Replace not yet processed
+	synced      chan struct{}
+	isSynced    bool
+	closed      bool
+}
+
+// slot is the state of one key. A slot is in FIFO.items while it has
+// queued deltas or is being processed.
+type slot[T controlloop.Object] struct {
+	key     controlloop.Key
+	deltas  Deltas[T] // queued, in order
+	popped  Deltas[T] // handed to a process function that has not returned
+	queued  bool      // in FIFO.queue
+	busy    bool      // being processed; then at FIFO.busy[busyIdx]
+	busyIdx int
+	initial bool   // in the first Replace, not yet processed
+	gen     uint64 // the last Replace that listed the key
+}
+
+// New returns an empty FIFO.
+func New[T controlloop.Object](opts Options[T]) (*FIFO[T], error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	f := &FIFO[T]{
+		known:        opts.KnownObjects,
+		transform:    opts.Transform,
+		emitReplaced: opts.EmitReplaced,
+		compress:     opts.CompressUpdates,
+		items:        make(map[controlloop.Key]*slot[T]),
+		synced:       make(chan struct{}),
+	}
+	f.cond.L = &f.mu
+	return f, nil
+}
+
+// prepare validates obj and applies the transform.
+func (f *FIFO[T]) prepare(op string, obj T) (T, controlloop.Key, error) {
+	if err := controlloop.Validate(obj); err != nil {
+		return obj, controlloop.Key{}, fmt.Errorf("deltafifo: %s: %w", op, err)
+	}
+	k := controlloop.KeyOf(obj)
+	if f.transform == nil {
+		return obj, k, nil
+	}
+	t, err := f.transform(obj)
+	if err != nil {
+		return obj, k, fmt.Errorf("deltafifo: %s: transform %v: %w", op, k, err)
+	}
+	if err := controlloop.Validate(t); err != nil || controlloop.KeyOf(t) != k {
+		return obj, k, fmt.Errorf("deltafifo: %s: %w: transform changed the key of %v", op, controlloop.ErrInvalid, k)
+	}
+	return t, k, nil
+}
+
+// Add queues an Added delta for obj. The error wraps
+// [controlloop.ErrInvalid] for a nil object or an invalid key, or is
+// [ErrClosed].
+func (f *FIFO[T]) Add(obj T) error { return f.write("Add", Added, obj) }
+
+// Update queues an Updated delta for obj; errors as for [FIFO.Add].
+func (f *FIFO[T]) Update(obj T) error { return f.write("Update", Updated, obj) }
+
+func (f *FIFO[T]) write(op string, t DeltaType, obj T) error {
+	obj, k, err := f.prepare(op, obj)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return ErrClosed
+	}
+	f.lockedPopulate()
+	f.lockedQueue(k, Delta[T]{Type: t, Object: obj})
+	return nil
+}
+
+// Delete queues a Deleted delta for obj, unless the FIFO does not know the
+// key: then it is a no-op, since the deletion was already reported (by a
+// relist, say). The FIFO knows a key that has queued deltas, or that
+// KnownObjects holds; while a key is being processed, its popped deltas
+// stand for KnownObjects, which the process function is updating. Errors as
+// for [FIFO.Add].
+func (f *FIFO[T]) Delete(obj T) error {
+	obj, k, err := f.prepare("Delete", obj)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return ErrClosed
+	}
+	f.lockedPopulate()
+	s := f.items[k]
+	if (s == nil || len(s.deltas) == 0) && !f.lockedKnown(s, k) {
+		return nil
+	}
+	f.lockedQueue(k, Delta[T]{Type: Deleted, Object: obj})
+	return nil
+}
+
+// lockedKnown reports whether KnownObjects holds k, or will once the key's
+// processing ends; s is k's slot or nil.
+func (f *FIFO[T]) lockedKnown(s *slot[T], k controlloop.Key) bool {
+	if f.known == nil {
+		return false
+	}
+	if s != nil && s.busy {
+		return s.popped.Newest().Type != Deleted
+	}
+	_, ok := f.known.Get(k)
+	return ok
+}
+
+// lockedPopulate records that the FIFO got its first write.
+func (f *FIFO[T]) lockedPopulate() {
+	if !f.populated {
+		f.populated = true
+		f.lockedCheckSynced()
+	}
+}
+
+func (f *FIFO[T]) lockedCheckSynced() {
+	if f.populated && f.initialLeft == 0 && !f.isSynced {
+		f.isSynced = true
+		close(f.synced)
+	}
+}
+
+// lockedQueue appends d to k's deltas and queues the key at the back unless
+// it is queued or being processed already.
+func (f *FIFO[T]) lockedQueue(k controlloop.Key, d Delta[T]) *slot[T] {
+	s := f.items[k]
+	if s == nil {
+		s = &slot[T]{key: k}
+		f.items[k] = s
+	}
+	s.deltas = appendDelta(s.deltas, d, f.compress)
+	if !s.queued && !s.busy {
+		s.queued = true
+		f.queue.push(s)
+		f.cond.Signal()
+	}
+	return s
+}
+
+// Replace records a relist: a Sync delta (Replaced with
+// Options.EmitReplaced) for each of items, then, for each key that the FIFO
+// holds deltas for or KnownObjects holds but items lacks, a Deleted delta
+// with FinalStateUnknown set, carrying the newest object known for the key.
+// resourceVersion is not used.
+//
+// The first Replace (unless a write came first) defines the initial list
+// that [FIFO.HasSynced] waits for. The error wraps [controlloop.ErrInvalid]
+// for a nil item or an invalid key, or comes from Options.Transform, or is
+// [ErrClosed]; nothing is queued then. Cost: O(len(items) + keys held +
+// len(KnownObjects)).
+func (f *FIFO[T]) Replace(items []T, resourceVersion string) error {
+	list := items
+	if f.transform != nil {
+		list = make([]T, len(items))
+	}
+	for i, obj := range items {
+		obj, _, err := f.prepare("Replace", obj)
+		if err != nil {
+			return err
+		}
+		if f.transform != nil {
+			list[i] = obj
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return ErrClosed
+	}
+	action := Sync
+	if f.emitReplaced {
+		action = Replaced
+	}
+	initial := !f.populated
+	f.populated = true
+	f.replaceGen++
+	gen := f.replaceGen
+	mark := func(s *slot[T]) {
+		s.gen = gen
+		if initial && !s.initial {
+			s.initial = true
+			f.initialLeft++
+		}
+	}
+	for _, obj := range list {
+		mark(f.lockedQueue(controlloop.KeyOf(obj), Delta[T]{Type: action, Object: obj}))
+	}
+	// Keys the FIFO holds that the list lacks. A slot being processed with
+	// nothing queued stands for KnownObjects (see lockedKnown).
+	for k, s := range f.items {
+		if s.gen == gen {
+			continue
+		}
+		var last Delta[T]
+		switch {
+		case len(s.deltas) > 0:
+			last = s.deltas.Newest()
+		case f.lockedKnown(s, k):
+			last = s.popped.Newest()
+		default:
+			continue
+		}
+		mark(f.lockedQueue(k, Delta[T]{Type: Deleted, Object: last.Object, FinalStateUnknown: true}))
+	}
+	// Keys only KnownObjects holds.
+	if f.known != nil {
+		for k, obj := range f.known.All() {
+			if f.items[k] != nil {
+				continue
+			}
+			mark(f.lockedQueue(k, Delta[T]{Type: Deleted, Object: obj, FinalStateUnknown: true}))
+		}
+	}
+	f.lockedCheckSynced()
+	return nil
+}
+
+// Resync queues a Sync delta for each key of KnownObjects that has no
+// queued deltas, carrying the known object, so that the consumer sees it
+// again. A key being processed counts as known with its newest popped
+// object. Without KnownObjects, Resync does nothing. The error is
+// [ErrClosed] after Close.
+func (f *FIFO[T]) Resync() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return ErrClosed
+	}
+	if f.known == nil {
+		return nil
+	}
+	for k, obj := range f.known.All() {
+		if f.items[k] != nil {
+			continue
+		}
+		f.lockedQueue(k, Delta[T]{Type: Sync, Object: obj})
+	}
+	for _, s := range f.busy {
+		if len(s.deltas) == 0 && f.lockedKnown(s, s.key) {
+			f.lockedQueue(s.key, Delta[T]{Type: Sync, Object: s.popped.Newest().Object})
+		}
+	}
+	return nil
+}
+
+// Len returns the number of keys queued, not counting those being
+// processed.
+func (f *FIFO[T]) Len() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.queue.len()
+}
+
+// HasSynced reports whether the initial list has been delivered: every key
+// queued by the first Replace has been popped and processed without error.
+// It is true at once if Add, Update or Delete came before any Replace, as in
+// client-go.
+func (f *FIFO[T]) HasSynced() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.isSynced
+}
+
+// Synced returns a channel that is closed once [FIFO.HasSynced] is true.
+func (f *FIFO[T]) Synced() <-chan struct{} { return f.synced }
+
+// Close stops the FIFO: blocked and later Pops return [ErrClosed] once the
+// keys already queued have been popped, and writes return ErrClosed.
+// Close is idempotent.
+func (f *FIFO[T]) Close() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.closed = true
+	f.cond.Broadcast()
+}
