@@ -67,7 +67,7 @@ func (l literal) All() iter.Seq2[controlloop.Key, *obj] {
 	}
 }
 
-func newFIFO(t testing.TB, opts deltafifo.Options[*obj]) *deltafifo.FIFO[*obj] {
+func newFIFO(t tb, opts deltafifo.Options[*obj]) *deltafifo.FIFO[*obj] {
 	t.Helper()
 	f, err := deltafifo.New(opts)
 	if err != nil {
@@ -104,9 +104,15 @@ func tomb(o *obj) deltafifo.Delta[*obj] {
 	return deltafifo.Delta[*obj]{Type: deltafifo.Deleted, Object: o, FinalStateUnknown: true}
 }
 
-func must(t testing.TB, err error) {
+func must(t tb, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// tb is what both *testing.T and *rapid.T provide.
+type tb interface {
+	Helper()
+	Fatal(args ...any)
 }
