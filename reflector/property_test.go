@@ -132,4 +132,3 @@ func TestConvergesAfterFaults(t *testing.T) {
 		})
 	})
 }
-
