@@ -17,17 +17,21 @@ import (
 // a write for a read (see the package documentation). Objects handed in and
 // out are shared: neither the caller nor the indexer may modify them.
 type Indexer[T controlloop.Object] struct {
-	mu  sync.Mutex               // serialises writers; readers never take it
-	cur atomic.Pointer[state[T]] // the published state
+	mu    sync.Mutex // serialises writers and publication; held O(1) by readers, never for a walk
+	draft *state[T]  // guarded by mu: the writers' unpublished state, or nil
+	dirty atomic.Bool
+	cur   atomic.Pointer[state[T]] // the published state
 }
 
 // state is one version of the whole cache. It is immutable once published,
-// except for the object held in each cell (see cell).
+// except for the object held in each cell (see cell). A draft (a state not
+// yet published) is changed in place through its edit token.
 type state[T controlloop.Object] struct {
 	items *node[*cell[T]]
 	n     int
 	defs  *defs[T]
 	idx   []*node[*valueSet[T]] // for each index of defs: value -> objects
+	tok   *editToken            // a draft's token; nil once published
 }
 
 // cell holds the current object of one key. An Update that changes no index
@@ -61,8 +65,15 @@ func New[T controlloop.Object](opts Options[T]) (*Indexer[T], error) {
 	return ix, nil
 }
 
-// load returns the published state, making the empty one for a zero Indexer.
+// load returns the state for a reader: it publishes the writers' draft
+// first, if there is one, so that a read sees every write that returned
+// before it began.
 func (ix *Indexer[T]) load() *state[T] {
+	if ix.dirty.Load() {
+		ix.mu.Lock()
+		ix.lockedPublish()
+		ix.mu.Unlock()
+	}
 	if s := ix.cur.Load(); s != nil {
 		return s
 	}
@@ -70,11 +81,45 @@ func (ix *Indexer[T]) load() *state[T] {
 	return ix.cur.Load()
 }
 
-// next returns a copy of s for a writer to change and publish.
-func (s *state[T]) next() *state[T] {
-	n := *s
-	n.idx = append([]*node[*valueSet[T]](nil), s.idx...)
-	return &n
+// lockedPublish makes the draft, if any, the published state. Its edit
+// token dies with it: later writes copy what they change.
+func (ix *Indexer[T]) lockedPublish() {
+	if ix.draft != nil {
+		ix.draft.tok = nil
+		ix.cur.Store(ix.draft)
+		ix.draft = nil
+	}
+	ix.dirty.Store(false)
+}
+
+// lockedLatest returns the state writers see: the draft, if any.
+func (ix *Indexer[T]) lockedLatest() *state[T] {
+	if ix.draft != nil {
+		return ix.draft
+	}
+	if s := ix.cur.Load(); s != nil {
+		return s
+	}
+	s := &state[T]{defs: newDefs[T](), idx: make([]*node[*valueSet[T]], 1)}
+	ix.cur.Store(s)
+	return s
+}
+
+// lockedDraft returns the draft to change, starting one from the published
+// state if needed, and marks it for publication.
+//
+// Writes between two reads thus change the draft's nodes in place, as a
+// mutable map would; only the first write after a read copies the path it
+// changes. A read publishes the draft in O(1).
+func (ix *Indexer[T]) lockedDraft() *state[T] {
+	if ix.draft == nil {
+		s := *ix.lockedLatest()
+		s.idx = append([]*node[*valueSet[T]](nil), s.idx...)
+		s.tok = new(editToken)
+		ix.draft = &s
+	}
+	ix.dirty.Store(true)
+	return ix.draft
 }
 
 // Add stores obj, replacing any object with the same key. It is the same
@@ -97,7 +142,7 @@ func (ix *Indexer[T]) put(obj T) error {
 	h := hashKey(k)
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	s := ix.load()
+	s := ix.lockedLatest()
 	d := s.defs
 	old, exists := get(&d.cells, s.items, h, k)
 	var oldVals [][]string
@@ -124,10 +169,10 @@ func (ix *Indexer[T]) put(obj T) error {
 			old.store(obj)
 			return nil
 		}
-		n := s.next()
+		n := ix.lockedDraft()
 		c := newCell(obj)
-		n.items, _ = set(&d.cells, n.items, nil, h, k, c)
-		n.addIndex(0, k.Namespace, nil, h, k, c) // replaces the old cell
+		n.items, _ = set(&d.cells, n.items, n.tok, h, k, c)
+		n.addIndex(0, k.Namespace, h, k, c) // replaces the old cell
 		for i := 1; i < len(d.funcs); i++ {
 			for _, v := range oldVals[i] {
 				if !contains(newVals[i], v) {
@@ -135,42 +180,39 @@ func (ix *Indexer[T]) put(obj T) error {
 				}
 			}
 			for _, v := range newVals[i] {
-				n.addIndex(i, v, nil, h, k, c)
+				n.addIndex(i, v, h, k, c)
 			}
 		}
-		ix.cur.Store(n)
 		return nil
 	}
 	newVals, err := d.allValues(obj)
 	if err != nil {
 		return err
 	}
-	n := s.next()
-	n.insert(nil, h, k, newCell(obj), newVals)
-	ix.cur.Store(n)
+	ix.lockedDraft().insert(h, k, newCell(obj), newVals)
 	return nil
 }
 
 // insert adds cell c for the new key k (hash h) with index values vals
 // (nil when there is no custom index).
-func (s *state[T]) insert(tok *editToken, h uint64, k controlloop.Key, c *cell[T], vals [][]string) {
+func (s *state[T]) insert(h uint64, k controlloop.Key, c *cell[T], vals [][]string) {
 	var replaced bool
-	s.items, replaced = set(&s.defs.cells, s.items, tok, h, k, c)
+	s.items, replaced = set(&s.defs.cells, s.items, s.tok, h, k, c)
 	if !replaced {
 		s.n++
 	}
-	s.addIndex(0, k.Namespace, tok, h, k, c)
+	s.addIndex(0, k.Namespace, h, k, c)
 	for i := 1; i < len(vals); i++ {
 		for _, v := range vals[i] {
-			s.addIndex(i, v, tok, h, k, c)
+			s.addIndex(i, v, h, k, c)
 		}
 	}
 }
 
 // addIndex puts cell c of key k under value v of index i, replacing the
 // key's previous cell there if any.
-func (s *state[T]) addIndex(i int, v string, tok *editToken, h uint64, k controlloop.Key, c *cell[T]) {
-	d := s.defs
+func (s *state[T]) addIndex(i int, v string, h uint64, k controlloop.Key, c *cell[T]) {
+	d, tok := s.defs, s.tok
 	hv := hashString(v)
 	vs, ok := get(&d.sets, s.idx[i], hv, v)
 	if ok && tok != nil && vs.edit == tok {
@@ -196,21 +238,24 @@ func (s *state[T]) addIndex(i int, v string, tok *editToken, h uint64, k control
 // removeIndex takes key k out of value v of index i, and drops the value
 // when no object is left under it.
 func (s *state[T]) removeIndex(i int, v string, h uint64, k controlloop.Key) {
-	d := s.defs
+	d, tok := s.defs, s.tok
 	hv := hashString(v)
 	vs, ok := get(&d.sets, s.idx[i], hv, v)
 	if !ok {
 		return
 	}
-	set2, removed := del(&d.cells, vs.set, nil, h, k)
+	set2, removed := del(&d.cells, vs.set, tok, h, k)
 	if !removed {
 		return
 	}
-	if vs.n == 1 {
-		s.idx[i], _ = del(&d.sets, s.idx[i], nil, hv, v)
-		return
+	switch {
+	case vs.n == 1:
+		s.idx[i], _ = del(&d.sets, s.idx[i], tok, hv, v)
+	case tok != nil && vs.edit == tok:
+		vs.set, vs.n = set2, vs.n-1
+	default:
+		s.idx[i], _ = set(&d.sets, s.idx[i], tok, hv, v, &valueSet[T]{value: v, set: set2, n: vs.n - 1, edit: tok})
 	}
-	s.idx[i], _ = set(&d.sets, s.idx[i], nil, hv, v, &valueSet[T]{value: v, set: set2, n: vs.n - 1})
 }
 
 // Delete removes the object with obj's key, if any; deleting a missing key
@@ -227,7 +272,7 @@ func (ix *Indexer[T]) Delete(obj T) error {
 	h := hashKey(k)
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	s := ix.load()
+	s := ix.lockedLatest()
 	d := s.defs
 	old, exists := get(&d.cells, s.items, h, k)
 	if !exists {
@@ -237,8 +282,8 @@ func (ix *Indexer[T]) Delete(obj T) error {
 	if err != nil {
 		return err
 	}
-	n := s.next()
-	n.items, _ = del(&d.cells, n.items, nil, h, k)
+	n := ix.lockedDraft()
+	n.items, _ = del(&d.cells, n.items, n.tok, h, k)
 	n.n--
 	n.removeIndex(0, k.Namespace, h, k)
 	for i := 1; i < len(oldVals); i++ {
@@ -246,7 +291,6 @@ func (ix *Indexer[T]) Delete(obj T) error {
 			n.removeIndex(i, v, h, k)
 		}
 	}
-	ix.cur.Store(n)
 	return nil
 }
 
@@ -267,19 +311,19 @@ func (ix *Indexer[T]) Replace(items []T, resourceVersion string) error {
 	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	s := ix.load()
-	n, err := build(s.defs, items)
+	n, err := build(ix.lockedLatest().defs, items)
 	if err != nil {
 		return err
 	}
+	ix.draft = nil
 	ix.cur.Store(n)
+	ix.dirty.Store(false)
 	return nil
 }
 
 // build makes a state holding items, in place under a fresh edit token.
 func build[T controlloop.Object](d *defs[T], items []T) (*state[T], error) {
-	tok := new(editToken)
-	n := &state[T]{defs: d, idx: make([]*node[*valueSet[T]], len(d.names))}
+	n := &state[T]{defs: d, idx: make([]*node[*valueSet[T]], len(d.names)), tok: new(editToken)}
 	dup := false
 	for _, obj := range items {
 		vals, err := d.allValues(obj)
@@ -289,9 +333,10 @@ func build[T controlloop.Object](d *defs[T], items []T) (*state[T], error) {
 		k := controlloop.KeyOf(obj)
 		h := hashKey(k)
 		before := n.n
-		n.insert(tok, h, k, newCell(obj), vals)
+		n.insert(h, k, newCell(obj), vals)
 		dup = dup || n.n == before
 	}
+	defer func() { n.tok = nil }()
 	if dup {
 		// A key listed twice may have left its first values in the indexes:
 		// index the final cells again.
@@ -305,10 +350,10 @@ func build[T controlloop.Object](d *defs[T], items []T) (*state[T], error) {
 			}
 			k := controlloop.KeyOf(obj)
 			h := hashKey(k)
-			n.addIndex(0, k.Namespace, tok, h, k, c)
+			n.addIndex(0, k.Namespace, h, k, c)
 			for i := 1; i < len(vals); i++ {
 				for _, v := range vals[i] {
-					n.addIndex(i, v, tok, h, k, c)
+					n.addIndex(i, v, h, k, c)
 				}
 			}
 			return true
@@ -327,7 +372,7 @@ func build[T controlloop.Object](d *defs[T], items []T) (*state[T], error) {
 func (ix *Indexer[T]) AddIndexers(indexers Indexers[T]) error {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	s := ix.load()
+	s := ix.lockedLatest()
 	if s.n > 0 {
 		return ErrNotEmpty
 	}
@@ -340,6 +385,8 @@ func (ix *Indexer[T]) AddIndexers(indexers Indexers[T]) error {
 		}
 	}
 	d := s.defs.with(indexers)
+	ix.draft = nil
 	ix.cur.Store(&state[T]{defs: d, idx: make([]*node[*valueSet[T]], len(d.names))})
+	ix.dirty.Store(false)
 	return nil
 }

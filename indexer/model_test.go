@@ -14,6 +14,7 @@ import (
 // indexerMachine checks an Indexer against a plain map, with every index
 // computed by brute force after every step.
 type indexerMachine struct {
+	held  []held // walks started earlier, to check isolation
 	ix    *Indexer[*thing]
 	model map[controlloop.Key]*thing
 	funcs map[string]func(*thing) ([]string, error)
@@ -89,6 +90,42 @@ func (m *indexerMachine) Replace(t *rapid.T) {
 	}
 }
 
+// held is a ByIndexSeq taken at some step, with the keys it must yield
+// however the indexer changed since.
+type held struct {
+	seq  func(yield func(controlloop.Key, *thing) bool)
+	want []string
+}
+
+// Hold takes a namespace walk to replay at every later check.
+func (m *indexerMachine) Hold(t *rapid.T) {
+	ns := rapid.SampledFrom(namespaces).Draw(t, "ns")
+	seq, err := m.ix.ByIndexSeq(NamespaceIndex, ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []*thing
+	for _, o := range m.model {
+		if o.Namespace == ns {
+			want = append(want, o)
+		}
+	}
+	m.held = append(m.held, held{seq, keysOf(want)})
+}
+
+// Batch makes several writes with no read between them, so that they
+// change one unpublished draft in place.
+func (m *indexerMachine) Batch(t *rapid.T) {
+	n := rapid.IntRange(2, 12).Draw(t, "batch")
+	for range n {
+		if rapid.Float64Range(0, 1).Draw(t, "op") < 0.7 {
+			m.Put(t)
+		} else {
+			m.Delete(t)
+		}
+	}
+}
+
 func (m *indexerMachine) Get(t *rapid.T) {
 	k := controlloop.Key{Namespace: rapid.SampledFrom(namespaces).Draw(t, "ns"), Name: rapid.SampledFrom(names).Draw(t, "name")}
 	got, ok := m.ix.Get(k)
@@ -124,6 +161,16 @@ func seqKeys(t *rapid.T, ix *Indexer[*thing], name, value string) []string {
 }
 
 func (m *indexerMachine) Check(t *rapid.T) {
+	for _, h := range m.held {
+		var got []string
+		for k := range h.seq {
+			got = append(got, k.String())
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, h.want) {
+			t.Fatalf("a held walk yields %v, want %v as when it was taken", got, h.want)
+		}
+	}
 	var want []*thing
 	for _, o := range m.model {
 		want = append(want, o)
