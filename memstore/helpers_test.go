@@ -9,6 +9,7 @@ import (
 
 	"github.com/controlloop/controlloop"
 	"github.com/controlloop/controlloop/memstore"
+	"go.uber.org/goleak"
 )
 
 // Pod is the test object: it has a DeepCopy method, as generated types do.
@@ -109,3 +110,6 @@ func summary[T controlloop.Object](evs []controlloop.Event[T]) []evSummary {
 	}
 	return out
 }
+
+// TestMain fails the package if any watcher goroutine outlives its test.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

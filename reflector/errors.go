@@ -13,7 +13,8 @@ var (
 	// closes every watch at once is not called in a tight loop.
 	ErrShortWatch = errors.New("reflector: watch ended without an event")
 	// ErrBadEvent means a watch delivered an event the reflector cannot
-	// apply: an unknown type, or no object where one is required. The
-	// reflector watches again from the last good version.
+	// apply (an unknown type, or no object where one is required), or Watch
+	// returned neither a channel nor an error. The reflector backs off and
+	// watches again from the last good version.
 	ErrBadEvent = errors.New("reflector: malformed watch event")
 )

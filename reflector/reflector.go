@@ -67,9 +67,11 @@ func (r *Reflector[T]) setLastRV(rv string) {
 // watch promptly. Run starts no goroutine of its own; the store is called
 // from the goroutine that calls Run.
 //
-// Run may be called again after it returned, and continues from the last
-// version; a call while another is running logs an error and returns at
-// once.
+// Run relies on the source's contract that a watch's channel closes once
+// the watch's context is cancelled: it drains the channel before returning.
+//
+// Run may be called again after it returned; it starts over with a list. A
+// call while another is running logs an error and returns at once.
 func (r *Reflector[T]) Run(ctx context.Context) {
 	if !r.running.CompareAndSwap(false, true) {
 		r.log.Error("reflector: Run called while already running")
@@ -91,7 +93,7 @@ func (r *Reflector[T]) Run(ctx context.Context) {
 		reset:   r.opts.BackoffReset,
 		jitter:  r.opts.Jitter,
 	}
-	needList := r.LastSyncResourceVersion() == ""
+	needList := true
 	for ctx.Err() == nil {
 		var err error
 		if needList {

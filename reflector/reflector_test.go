@@ -371,3 +371,36 @@ func TestRunTwiceConcurrently(t *testing.T) {
 		}
 	})
 }
+
+func TestRunAgainListsAgain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store, lw, sk, r := setup(t, 2, reflector.Options{})
+		stop := start(t, r)
+		stop()
+		mustCreate(t, store, pod("ns", "while-stopped"))
+		start(t, r)
+		if lists, _ := lw.calls(); len(lists) != 2 {
+			t.Errorf("%d lists, want 2: a second Run starts with a list", len(lists))
+		}
+		checkInSync(t, store, sk, r)
+	})
+}
+
+func TestWatchWithoutChannel(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var seen errs
+		store, lw, sk, r := setup(t, 1, reflector.Options{WatchErrorHandler: seen.handle})
+		lw.setWatch(func(context.Context, controlloop.WatchOptions) (<-chan controlloop.Event[*Pod], error) {
+			return nil, nil
+		})
+		stop := start(t, r)
+		if got := seen.all(); len(got) != 1 || !errors.Is(got[0], reflector.ErrBadEvent) {
+			t.Errorf("handler saw %v, want ErrBadEvent", got)
+		}
+		lw.setWatch(nil)
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		checkInSync(t, store, sk, r)
+		stop() // returns: nothing to drain
+	})
+}

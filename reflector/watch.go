@@ -24,6 +24,9 @@ func (r *Reflector[T]) watch(ctx context.Context, resync <-chan time.Time) (reli
 	if err != nil {
 		return false, fmt.Errorf("reflector: watch from %s: %w", from, err)
 	}
+	if ch == nil {
+		return false, fmt.Errorf("%w: Watch from %s returned neither a channel nor an error", ErrBadEvent, from)
+	}
 	defer func() {
 		// Let the source see the cancellation and close the channel, so that
 		// none of its goroutines is left blocked on a send to us.
