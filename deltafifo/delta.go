@@ -46,13 +46,13 @@ func (t DeltaType) String() string {
 // Delta is one change to one object.
 type Delta[T controlloop.Object] struct {
 	Type DeltaType
-	// Object is the object's state after the change; for Deleted, its last
-	// state. It is always set: a consumer never sees a placeholder.
-	Object T
 	// FinalStateUnknown marks a Deleted delta that [FIFO.Replace] inferred
 	// because a relist lacked the object: the deletion itself was missed,
 	// and Object is the last state the FIFO knew.
 	FinalStateUnknown bool
+	// Object is the object's state after the change; for Deleted, its last
+	// state. It is always set: a consumer never sees a placeholder.
+	Object T
 }
 
 // Deltas are the changes to one object, oldest first. A popped Deltas is

@@ -31,7 +31,13 @@ type FIFO[T controlloop.Object] struct {
 	synced      chan struct{}
 	isSynced    bool
 	closed      bool
+	free        []*slot[T] // recycled slots, at most maxFree
+	batch       []slot[T]  // slots allocated together by Replace, handed out from the front
+	batchDeltas []Delta[T] // room for the first delta of each batch slot
 }
+
+// maxFree bounds the recycled slots kept for reuse.
+const maxFree = 256
 
 // slot is the state of one key. A slot is in FIFO.items while it has
 // queued deltas or is being processed.
@@ -43,6 +49,7 @@ type slot[T controlloop.Object] struct {
 	busy    bool      // being processed; then at FIFO.busy[busyIdx]
 	busyIdx int
 	initial bool   // in the first Replace, not yet processed
+	batched bool   // part of a Replace batch: not recycled, so as not to pin it
 	gen     uint64 // the last Replace that listed the key
 }
 
@@ -163,7 +170,7 @@ func (f *FIFO[T]) lockedCheckSynced() {
 func (f *FIFO[T]) lockedQueue(k controlloop.Key, d Delta[T]) *slot[T] {
 	s := f.items[k]
 	if s == nil {
-		s = &slot[T]{key: k}
+		s = f.lockedNewSlot(k)
 		f.items[k] = s
 	}
 	s.deltas = appendDelta(s.deltas, d, f.compress)
@@ -173,6 +180,37 @@ func (f *FIFO[T]) lockedQueue(k controlloop.Key, d Delta[T]) *slot[T] {
 		f.cond.Signal()
 	}
 	return s
+}
+
+// lockedNewSlot returns an empty slot for k: a recycled one, one of a
+// batch, or a new one.
+func (f *FIFO[T]) lockedNewSlot(k controlloop.Key) *slot[T] {
+	var s *slot[T]
+	switch {
+	case len(f.free) > 0:
+		s = f.free[len(f.free)-1]
+		f.free[len(f.free)-1] = nil
+		f.free = f.free[:len(f.free)-1]
+	case len(f.batch) > 0:
+		s = &f.batch[0]
+		f.batch = f.batch[1:]
+		s.batched = true
+		s.deltas = f.batchDeltas[:0:1]
+		f.batchDeltas = f.batchDeltas[1:]
+	default:
+		s = new(slot[T])
+	}
+	s.key = k
+	return s
+}
+
+// lockedRemove forgets slot s, which has no deltas and is not busy.
+func (f *FIFO[T]) lockedRemove(s *slot[T]) {
+	delete(f.items, s.key)
+	if !s.batched && len(f.free) < maxFree {
+		*s = slot[T]{}
+		f.free = append(f.free, s)
+	}
 }
 
 // Replace records a relist: a Sync delta (Replaced with
@@ -211,6 +249,12 @@ func (f *FIFO[T]) Replace(items []T, resourceVersion string) error {
 	}
 	initial := !f.populated
 	f.populated = true
+	if len(f.items) == 0 && len(list) > 64 {
+		// Size the map and allocate the slots at once, not item by item.
+		f.items = make(map[controlloop.Key]*slot[T], len(list))
+		f.batch = make([]slot[T], len(list))
+		f.batchDeltas = make([]Delta[T], len(list))
+	}
 	f.replaceGen++
 	gen := f.replaceGen
 	mark := func(s *slot[T]) {
@@ -249,6 +293,7 @@ func (f *FIFO[T]) Replace(items []T, resourceVersion string) error {
 			mark(f.lockedQueue(k, Delta[T]{Type: Deleted, Object: obj, FinalStateUnknown: true}))
 		}
 	}
+	f.batch, f.batchDeltas = nil, nil // the rest would pin the batch
 	f.lockedCheckSynced()
 	return nil
 }

@@ -112,7 +112,7 @@ func (f *FIFO[T]) finish(s *slot[T], err error) {
 	}
 	s.popped = nil
 	if len(s.deltas) == 0 {
-		delete(f.items, s.key)
+		f.lockedRemove(s)
 		return
 	}
 	s.queued = true

@@ -38,10 +38,13 @@ type state[T controlloop.Object] struct {
 // value stores the new object into the existing cell, which every state
 // shares; any other change gives the key a new cell, so that an older state
 // keeps the object that matches its indexes.
-type cell[T any] struct{ p atomic.Pointer[T] }
+type cell[T any] struct {
+	key controlloop.Key // so that walks and lookups need not load the object
+	p   atomic.Pointer[T]
+}
 
-func newCell[T any](v T) *cell[T] {
-	c := new(cell[T])
+func newCell[T any](k controlloop.Key, v T) *cell[T] {
+	c := &cell[T]{key: k}
 	c.p.Store(&v)
 	return c
 }
@@ -49,7 +52,7 @@ func newCell[T any](v T) *cell[T] {
 func (c *cell[T]) load() T   { return *c.p.Load() }
 func (c *cell[T]) store(v T) { c.p.Store(&v) }
 
-func cellKey[T controlloop.Object](c *cell[T]) controlloop.Key { return controlloop.KeyOf(c.load()) }
+func cellKey[T controlloop.Object](c *cell[T]) controlloop.Key { return c.key }
 
 // New returns an empty Indexer with the namespace index and opts.Indexers.
 func New[T controlloop.Object](opts Options[T]) (*Indexer[T], error) {
@@ -170,7 +173,7 @@ func (ix *Indexer[T]) put(obj T) error {
 			return nil
 		}
 		n := ix.lockedDraft()
-		c := newCell(obj)
+		c := newCell(k, obj)
 		n.items, _ = set(&d.cells, n.items, n.tok, h, k, c)
 		n.addIndex(0, k.Namespace, h, k, c) // replaces the old cell
 		for i := 1; i < len(d.funcs); i++ {
@@ -189,7 +192,7 @@ func (ix *Indexer[T]) put(obj T) error {
 	if err != nil {
 		return err
 	}
-	ix.lockedDraft().insert(h, k, newCell(obj), newVals)
+	ix.lockedDraft().insert(h, k, newCell(k, obj), newVals)
 	return nil
 }
 
@@ -333,7 +336,7 @@ func build[T controlloop.Object](d *defs[T], items []T) (*state[T], error) {
 		k := controlloop.KeyOf(obj)
 		h := hashKey(k)
 		before := n.n
-		n.insert(h, k, newCell(obj), vals)
+		n.insert(h, k, newCell(k, obj), vals)
 		dup = dup || n.n == before
 	}
 	defer func() { n.tok = nil }()

@@ -51,8 +51,7 @@ func (ix *Indexer[T]) All() iter.Seq2[controlloop.Key, T] {
 	return func(yield func(controlloop.Key, T) bool) {
 		s := ix.load()
 		walk(s.items, func(c *cell[T]) bool {
-			obj := c.load()
-			return yield(controlloop.KeyOf(obj), obj)
+			return yield(c.key, c.load())
 		})
 	}
 }
@@ -96,8 +95,7 @@ func (ix *Indexer[T]) ByIndexSeq(name, value string) (iter.Seq2[controlloop.Key,
 			return
 		}
 		walk(vs.set, func(c *cell[T]) bool {
-			obj := c.load()
-			return yield(controlloop.KeyOf(obj), obj)
+			return yield(c.key, c.load())
 		})
 	}, nil
 }
