@@ -1,7 +1,6 @@
 package memstore
 
 import (
-	"cmp"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -26,10 +25,10 @@ type snapItem[T controlloop.Object] struct {
 func compareItems[T controlloop.Object](a, b snapItem[T]) int { return compareKeys(a.key, b.key) }
 
 func compareKeys(a, b controlloop.Key) int {
-	if c := cmp.Compare(a.Namespace, b.Namespace); c != 0 {
+	if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
 		return c
 	}
-	return cmp.Compare(a.Name, b.Name)
+	return strings.Compare(a.Name, b.Name)
 }
 
 // List returns copies of the objects opts selects, in key order, read at
@@ -45,8 +44,8 @@ func compareKeys(a, b controlloop.Key) int {
 //
 // Cost: O(n log n) for n stored objects on the first page of a paged list
 // or any unpaged one, O(log n + limit) for each further page while its
-// snapshot is cached (a few are), O(n + h) for h changes since its version
-// otherwise.
+// snapshot is cached (a few are; a first page at an unchanged version reuses
+// one too), O(n log n + h) for h changes since its version otherwise.
 func (s *Store[T]) List(ctx context.Context, opts controlloop.ListOptions) (controlloop.ListResult[T], error) {
 	var res controlloop.ListResult[T]
 	if err := ctx.Err(); err != nil {
@@ -97,6 +96,12 @@ func (s *Store[T]) snapshotFor(opts controlloop.ListOptions, tok token) (*snapsh
 	}
 	s.mu.RLock()
 	if opts.Continue == "" {
+		if opts.Limit > 0 {
+			if snap := s.lockedCachedSnapshot(s.rv); snap != nil {
+				s.mu.RUnlock()
+				return snap, nil
+			}
+		}
 		snap := &snapshot[T]{rv: s.rv}
 		if opts.Limit > 0 {
 			// Keep the whole set: later pages may be served from it.
@@ -124,17 +129,25 @@ func (s *Store[T]) snapshotFor(opts controlloop.ListOptions, tok token) (*snapsh
 		s.mu.RUnlock()
 		return nil, fmt.Errorf("memstore: list: continue at version %d: %w (oldest available is %d)", tok.rv, controlloop.ErrExpired, low)
 	}
-	for _, snap := range s.snapshots {
-		if snap.rv == tok.rv {
-			s.mu.RUnlock()
-			return snap, nil
-		}
+	if snap := s.lockedCachedSnapshot(tok.rv); snap != nil {
+		s.mu.RUnlock()
+		return snap, nil
 	}
 	snap := s.lockedRebuild(tok.rv)
 	s.mu.RUnlock()
 	slices.SortFunc(snap.items, compareItems)
 	s.cacheSnapshot(snap)
 	return snap, nil
+}
+
+// lockedCachedSnapshot returns the cached snapshot at version rv, or nil.
+func (s *Store[T]) lockedCachedSnapshot(rv uint64) *snapshot[T] {
+	for _, snap := range s.snapshots {
+		if snap.rv == rv {
+			return snap
+		}
+	}
+	return nil
 }
 
 // lockedRebuild reconstructs the object set at version rv, which must be
@@ -194,7 +207,7 @@ func (s *Store[T]) page(items []snapItem[T], sel controlloop.Selector, after *co
 	}
 	if sel.Namespace != "" {
 		first, _ := slices.BinarySearchFunc(items, sel.Namespace, func(it snapItem[T], ns string) int {
-			if c := cmp.Compare(it.key.Namespace, ns); c != 0 {
+			if c := strings.Compare(it.key.Namespace, ns); c != 0 {
 				return c
 			}
 			return 1 // land on the first key of the namespace
@@ -210,7 +223,7 @@ func (s *Store[T]) page(items []snapItem[T], sel controlloop.Selector, after *co
 		if sel.Namespace != "" && it.key.Namespace != sel.Namespace {
 			break
 		}
-		if !sel.MatchesLabels(it.obj.GetObjectMeta().Labels) {
+		if len(sel.Labels) > 0 && !sel.MatchesLabels(it.obj.GetObjectMeta().Labels) {
 			continue
 		}
 		if limit > 0 && len(out) == limit {
