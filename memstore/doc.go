@@ -21,8 +21,10 @@
 // sets a UID ("uid-" and the creation version) and Generation 1; Update
 // increases Generation, UpdateStatus keeps it. Updates are optimistic: the
 // object must carry the version it was read at, or the update fails with
-// ErrConflict. An empty version is refused (ErrInvalid), never taken as "
-// overwrite whatever is there".
+// ErrConflict. An empty version is refused (ErrInvalid) rather than taken
+// as "overwrite whatever is there", so no update can silently replace a
+// state its writer never saw. Delete takes an optional version
+// precondition.
 //
 // # History and watches
 //
