@@ -22,7 +22,7 @@ type modelChange struct {
 	prev *Pod // state before; nil for Added
 }
 
-// storeModel is a rapid state machine: a Store against a plain map and a
+// storeModel is a rapid state machine (issue #3): a Store against a plain map and a
 // log of every change.
 type storeModel struct {
 	s       *memstore.Store[*Pod]

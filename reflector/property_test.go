@@ -15,7 +15,7 @@ import (
 	"pgregory.net/rapid"
 )
 
-// TestConvergesAfterFaults is the reflector's property: whatever writes and
+// TestConvergesAfterFaults is the reflector's property (issue #3): whatever writes and
 // faults (broken watches, Error events, expiry, compaction, failing lists
 // and watches, a failing store) come in whatever order, once the faults stop
 // the sink holds exactly what the store holds, having never seen a change

@@ -26,7 +26,7 @@ func gaps(calls []watchCall, from int) []time.Duration {
 	return out
 }
 
-// TestBackoffDoublesCapsAndResets checks the default schedule without jitter:
+// TestBackoffDoublesCapsAndResets checks the default schedule (issue #3) without jitter:
 // 800ms doubling to the 30s cap, then back to 800ms after a healthy 2m.
 func TestBackoffDoublesCapsAndResets(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
