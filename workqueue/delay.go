@@ -1,53 +1,109 @@
 package workqueue
 
-import (
-	"container/heap"
-	"time"
-)
+import "time"
 
-// delayHeap orders waiting entries by ready time, then by arrival.
-// It implements heap.Interface; use its methods, not the heap functions.
-type delayHeap[T comparable] []*entry[T]
+// delayHeap orders waiting entries by ready time, then by arrival: a
+// 4-ary min-heap that keeps each entry's ready time and ticket beside its pointer,
+// so that sifting compares without touching the entries.
+type delayHeap[T comparable] []waiter[T]
 
-func (h delayHeap[T]) Len() int { return len(h) }
-
-func (h delayHeap[T]) Less(i, j int) bool {
-	if !h[i].readyAt.Equal(h[j].readyAt) {
-		return h[i].readyAt.Before(h[j].readyAt)
-	}
-	return h[i].ticket < h[j].ticket
+type waiter[T comparable] struct {
+	at     instant
+	ticket uint64
+	e      *entry[T]
 }
 
-func (h delayHeap[T]) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].heapIndex = i
-	h[j].heapIndex = j
+func (w waiter[T]) before(o waiter[T]) bool {
+	return w.at < o.at || w.at == o.at && w.ticket < o.ticket
 }
 
-func (h *delayHeap[T]) Push(x any) {
-	e := x.(*entry[T])
-	e.heapIndex = len(*h)
-	*h = append(*h, e)
+// arity is the heap's fan-out: four children per node halve its depth, and
+// so the cache misses of a pop, at the price of more comparisons per level.
+const arity = 4
+
+func (h *delayHeap[T]) push(e *entry[T]) {
+	*h = append(*h, waiter[T]{at: e.readyAt, ticket: e.ticket, e: e})
+	h.up(len(*h) - 1)
 }
 
-func (h *delayHeap[T]) Pop() any {
-	old := *h
-	e := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
+// pop removes and returns the earliest entry.
+func (h *delayHeap[T]) pop() *entry[T] {
+	e := (*h)[0].e
+	h.removeAt(0)
 	return e
 }
 
-func (h *delayHeap[T]) remove(e *entry[T]) { heap.Remove(h, e.heapIndex) }
-func (h *delayHeap[T]) fix(e *entry[T])    { heap.Fix(h, e.heapIndex) }
+func (h *delayHeap[T]) remove(e *entry[T]) { h.removeAt(e.heapIndex) }
+
+// fix restores the order after e's ready time moved earlier.
+func (h *delayHeap[T]) fix(e *entry[T]) {
+	(*h)[e.heapIndex].at = e.readyAt
+	h.up(e.heapIndex)
+}
+
+func (h *delayHeap[T]) removeAt(i int) {
+	old := *h
+	last := len(old) - 1
+	if i != last {
+		old[i] = old[last]
+		old[i].e.heapIndex = i
+	}
+	old[last] = waiter[T]{}
+	*h = old[:last]
+	if i != last {
+		if !h.down(i) {
+			h.up(i)
+		}
+	}
+}
+
+func (h delayHeap[T]) up(i int) {
+	w := h[i]
+	for i > 0 {
+		parent := (i - 1) / arity
+		if !w.before(h[parent]) {
+			break
+		}
+		h[i] = h[parent]
+		h[i].e.heapIndex = i
+		i = parent
+	}
+	h[i] = w
+	w.e.heapIndex = i
+}
+
+// down sifts h[i] towards the leaves and reports whether it moved.
+func (h delayHeap[T]) down(i int) bool {
+	w, start := h[i], i
+	for {
+		child := arity*i + 1
+		if child >= len(h) {
+			break
+		}
+		for c, end := child+1, min(child+arity, len(h)); c < end; c++ {
+			if h[c].before(h[child]) {
+				child = c
+			}
+		}
+		if !h[child].before(w) {
+			break
+		}
+		h[i] = h[child]
+		h[i].e.heapIndex = i
+		i = child
+	}
+	h[i] = w
+	w.e.heapIndex = i
+	return i > start
+}
 
 // lockedWait makes e wait until at, and arms the timer if e is now first.
-func (q *Queue[T]) lockedWait(e *entry[T], at time.Time) {
+func (q *Queue[T]) lockedWait(e *entry[T], at instant) {
 	e.state = stateWaiting
 	e.readyAt = at
 	q.ticket++
 	e.ticket = q.ticket
-	heap.Push(&q.waiting, e)
+	q.waiting.push(e)
 	if e.heapIndex == 0 {
 		q.lockedArmTimer()
 	}
@@ -59,15 +115,15 @@ func (q *Queue[T]) lockedArmTimer() {
 	if len(q.waiting) == 0 {
 		return
 	}
-	at := q.waiting[0].readyAt
-	if !q.timerAt.IsZero() && !at.Before(q.timerAt) {
+	at := q.waiting[0].at
+	if q.timerArmed && at >= q.timerAt {
 		return
 	}
-	q.timerAt = at
+	q.timerAt, q.timerArmed = at, true
 	if q.timer == nil {
-		q.timer = time.AfterFunc(time.Until(at), q.promoteDue)
+		q.timer = time.AfterFunc(at-q.now(), q.promoteDue)
 	} else {
-		q.timer.Reset(time.Until(at))
+		q.timer.Reset(at - q.now())
 	}
 }
 
@@ -75,13 +131,13 @@ func (q *Queue[T]) lockedArmTimer() {
 func (q *Queue[T]) promoteDue() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.timerAt = time.Time{}
+	q.timerArmed = false
 	if q.shuttingDown {
 		return
 	}
-	now := time.Now()
-	for len(q.waiting) > 0 && !q.waiting[0].readyAt.After(now) {
-		e := heap.Pop(&q.waiting).(*entry[T])
+	now := q.now()
+	for len(q.waiting) > 0 && q.waiting[0].at <= now {
+		e := q.waiting.pop()
 		q.lockedReady(e, now)
 	}
 	q.lockedArmTimer()

@@ -15,18 +15,20 @@ import (
 type Queue[T comparable] struct {
 	limiter RateLimiter[T]
 	metrics QueueMetrics // nil when metrics are off
+	epoch   time.Time    // instants count from here
 
 	mu   sync.Mutex // protects everything below
 	cond sync.Cond  // signalled when an item becomes ready; broadcast on shutdown or a Get's ctx end
 
-	entries map[T]*entry[T] // every item the queue knows: ready, waiting or processing
-	levels  []*level[T]     // ready items by priority, highest first
-	ready   int             // ready items, over all levels
-	ticket  uint64          // last ticket given out; orders ready slots and waiting entries
+	entries table[T]    // every item the queue knows: ready, waiting or processing
+	levels  []*level[T] // ready items by priority, highest first
+	ready   int         // ready items, over all levels
+	ticket  uint64      // last ticket given out; orders ready slots and waiting entries
 
-	waiting delayHeap[T] // waiting items, earliest first
-	timer   *time.Timer  // fires when the earliest waiting item is due
-	timerAt time.Time    // when timer fires; zero when it is not armed
+	waiting    delayHeap[T] // waiting items, earliest first
+	timer      *time.Timer  // fires when the earliest waiting item is due
+	timerAt    instant      // when timer fires, if timerArmed
+	timerArmed bool
 
 	processing int       // items handed out and not yet Done
 	oldest     *entry[T] // processing items, oldest first; kept only with metrics
@@ -54,11 +56,11 @@ type entry[T comparable] struct {
 	priority int
 	// readyAt: when a waiting item is due; for a dirty item, when its re-add
 	// is due (zero: at once).
-	readyAt   time.Time
+	readyAt   instant
 	ticket    uint64 // identifies its live ready slot, or orders it among waiting items
 	heapIndex int    // index in the waiting heap
 	// since: when it became ready, or started processing (metrics only).
-	since      time.Time
+	since      instant
 	prev, next *entry[T] // the processing list (metrics only)
 }
 
@@ -69,7 +71,8 @@ const maxFree = 4096
 func New[T comparable](opts Options[T]) *Queue[T] {
 	q := &Queue[T]{
 		limiter: opts.RateLimiter,
-		entries: make(map[T]*entry[T]),
+		entries: newTable[T](),
+		epoch:   time.Now(),
 	}
 	if q.limiter == nil {
 		q.limiter = DefaultControllerRateLimiter[T]()
@@ -112,9 +115,9 @@ func (q *Queue[T]) AddWithOptions(item T, opts AddOptions) {
 	if opts.RateLimited {
 		delay = max(delay, 0) + q.limiter.When(item)
 	}
-	var now time.Time
+	var now instant
 	if delay > 0 || q.metrics != nil {
-		now = time.Now()
+		now = q.now()
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -127,14 +130,14 @@ func (q *Queue[T]) AddWithOptions(item T, opts AddOptions) {
 	q.lockedAdd(item, opts.Priority, delay, now)
 }
 
-func (q *Queue[T]) lockedAdd(item T, priority int, delay time.Duration, now time.Time) {
-	e := q.entries[item]
+func (q *Queue[T]) lockedAdd(item T, priority int, delay time.Duration, now instant) {
+	e, slot, hash := q.entries.lookup(item)
 	if e == nil {
 		e = q.newEntry(item)
-		q.entries[item] = e
+		q.entries.insertAt(slot, hash, e)
 		e.priority = priority
 		if delay > 0 {
-			q.lockedWait(e, now.Add(delay))
+			q.lockedWait(e, now+delay)
 		} else {
 			q.lockedReady(e, now)
 		}
@@ -154,29 +157,27 @@ func (q *Queue[T]) lockedAdd(item T, priority int, delay time.Duration, now time
 			q.lockedReady(e, now)
 			return
 		}
-		if at := now.Add(delay); at.Before(e.readyAt) {
+		if at := now + delay; at < e.readyAt {
 			e.readyAt = at
 			q.waiting.fix(e)
 			q.lockedArmTimer()
 		}
 	case stateProcessing:
-		var at time.Time
+		var at instant
 		if delay > 0 {
-			at = now.Add(delay)
+			at = now + delay
 		}
 		if !e.dirty {
 			e.dirty, e.priority, e.readyAt = true, priority, at
 			return
 		}
 		e.priority = max(e.priority, priority)
-		if at.IsZero() || at.Before(e.readyAt) {
-			e.readyAt = at
-		}
+		e.readyAt = min(e.readyAt, at)
 	}
 }
 
 // lockedReady makes e ready: at the back of its priority level.
-func (q *Queue[T]) lockedReady(e *entry[T], now time.Time) {
+func (q *Queue[T]) lockedReady(e *entry[T], now instant) {
 	e.state = stateReady
 	e.since = now
 	q.ready++
@@ -250,8 +251,8 @@ func (q *Queue[T]) lockedPop() T {
 	e.state = stateProcessing
 	q.processing++
 	if q.metrics != nil {
-		now := time.Now()
-		q.metrics.Started(now.Sub(e.since))
+		now := q.now()
+		q.metrics.Started(now - e.since)
 		e.since = now
 		q.linkProcessing(e)
 	}
@@ -264,28 +265,30 @@ func (q *Queue[T]) lockedPop() T {
 func (q *Queue[T]) Done(item T) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	e := q.entries[item]
+	e, slot, _ := q.entries.lookup(item)
 	if e == nil || e.state != stateProcessing {
 		return
 	}
 	q.processing--
 	now := q.metricsNow()
-	if now.IsZero() && !e.readyAt.IsZero() {
-		now = time.Now()
+	if q.metrics == nil && e.dirty && e.readyAt > 0 {
+		now = q.now()
 	}
 	if q.metrics != nil {
-		q.metrics.Finished(now.Sub(e.since))
+		q.metrics.Finished(now - e.since)
 		q.unlinkProcessing(e)
 	}
 	switch {
 	case !e.dirty:
-		q.lockedForget(e)
-	case !e.readyAt.After(now):
+		q.entries.deleteAt(slot)
+		q.release(e)
+	case e.readyAt <= now:
 		e.dirty = false
 		q.lockedReady(e, now)
 	case q.shuttingDown:
 		// Delayed items are dropped at shutdown; this one was delayed.
-		q.lockedForget(e)
+		q.entries.deleteAt(slot)
+		q.release(e)
 	default:
 		e.dirty = false
 		q.lockedWait(e, e.readyAt)
@@ -356,13 +359,16 @@ func (q *Queue[T]) lockedShutDown() {
 		return
 	}
 	q.shuttingDown = true
-	for _, e := range q.waiting {
-		q.lockedForget(e)
+	for _, w := range q.waiting {
+		_, slot, _ := q.entries.lookup(w.e.item)
+		q.entries.deleteAt(slot)
+		q.release(w.e)
 	}
+	clear(q.waiting)
 	q.waiting = q.waiting[:0]
 	if q.timer != nil {
 		q.timer.Stop()
-		q.timerAt = time.Time{}
+		q.timerArmed = false
 	}
 	q.cond.Broadcast()
 }
@@ -374,12 +380,18 @@ func (q *Queue[T]) ShuttingDown() bool {
 	return q.shuttingDown
 }
 
+// An instant is a point in time, as the time elapsed since the queue's
+// epoch. Reading it costs one monotonic clock read; time.Now costs two.
+type instant = time.Duration
+
+func (q *Queue[T]) now() instant { return time.Since(q.epoch) }
+
 // metricsNow reads the clock only when metrics need it.
-func (q *Queue[T]) metricsNow() time.Time {
+func (q *Queue[T]) metricsNow() instant {
 	if q.metrics == nil {
-		return time.Time{}
+		return 0
 	}
-	return time.Now()
+	return q.now()
 }
 
 func (q *Queue[T]) newEntry(item T) *entry[T] {
@@ -392,9 +404,8 @@ func (q *Queue[T]) newEntry(item T) *entry[T] {
 	return &entry[T]{item: item}
 }
 
-// lockedForget removes e from the queue's records and keeps it for reuse.
-func (q *Queue[T]) lockedForget(e *entry[T]) {
-	delete(q.entries, e.item)
+// release keeps e, which the table no longer holds, for reuse.
+func (q *Queue[T]) release(e *entry[T]) {
 	*e = entry[T]{}
 	if len(q.free) < maxFree {
 		q.free = append(q.free, e)
@@ -433,10 +444,10 @@ func (q *Queue[T]) inFlight() InFlight {
 	if q.oldest == nil {
 		return f
 	}
-	now := time.Now()
-	f.Longest = now.Sub(q.oldest.since)
+	now := q.now()
+	f.Longest = now - q.oldest.since
 	for e := q.oldest; e != nil; e = e.next {
-		f.Unfinished += now.Sub(e.since)
+		f.Unfinished += now - e.since
 	}
 	return f
 }
