@@ -42,10 +42,12 @@ func compareKeys(a, b controlloop.Key) int {
 // [controlloop.ErrInvalid], as do a negative limit, a malformed token and a
 // namespace that cannot exist.
 //
-// Cost: O(n log n) for n stored objects on the first page of a paged list
-// or any unpaged one, O(log n + limit) for each further page while its
-// snapshot is cached (a few are; a first page at an unchanged version reuses
-// one too), O(n log n + h) for h changes since its version otherwise.
+// Cost: O(n) for n stored objects on the first page of a paged list (O(k)
+// on an unpaged one, for k objects in the selector's namespace), plus
+// O(a log a) for a objects created since the last list: the store keeps its
+// keys sorted between lists. Each further page costs O(log n + limit) while
+// its snapshot is cached (a few are; a first page at an unchanged version
+// reuses one too), O(n log n + h) for h changes since its version otherwise.
 func (s *Store[T]) List(ctx context.Context, opts controlloop.ListOptions) (controlloop.ListResult[T], error) {
 	var res controlloop.ListResult[T]
 	if err := ctx.Err(); err != nil {
@@ -102,22 +104,13 @@ func (s *Store[T]) snapshotFor(opts controlloop.ListOptions, tok token) (*snapsh
 				return snap, nil
 			}
 		}
-		snap := &snapshot[T]{rv: s.rv}
+		sel := opts.Selector
 		if opts.Limit > 0 {
 			// Keep the whole set: later pages may be served from it.
-			snap.items = make([]snapItem[T], 0, len(s.objects))
-			for k, st := range s.objects {
-				snap.items = append(snap.items, snapItem[T]{key: k, obj: st.obj})
-			}
-		} else {
-			for k, st := range s.objects {
-				if opts.Selector.Matches(st.obj) {
-					snap.items = append(snap.items, snapItem[T]{key: k, obj: st.obj})
-				}
-			}
+			sel = controlloop.Selector{}
 		}
+		snap := s.lockedSnapshotNow(sel)
 		s.mu.RUnlock()
-		slices.SortFunc(snap.items, compareItems)
 		return snap, nil
 	}
 
@@ -138,6 +131,43 @@ func (s *Store[T]) snapshotFor(opts controlloop.ListOptions, tok token) (*snapsh
 	slices.SortFunc(snap.items, compareItems)
 	s.cacheSnapshot(snap)
 	return snap, nil
+}
+
+// snapshotNow returns the objects sel matches at the current version.
+func (s *Store[T]) snapshotNow(sel controlloop.Selector) *snapshot[T] {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.lockedSnapshotNow(sel)
+}
+
+// lockedSnapshotNow returns the objects sel matches at the current version,
+// walking the sorted keys (only those of sel's namespace, if it has one).
+func (s *Store[T]) lockedSnapshotNow(sel controlloop.Selector) *snapshot[T] {
+	keys := sortedKeys(&s.order, s.objects)
+	if sel.Namespace != "" {
+		lo, _ := slices.BinarySearchFunc(keys, sel.Namespace, func(k controlloop.Key, ns string) int {
+			if c := strings.Compare(k.Namespace, ns); c != 0 {
+				return c
+			}
+			return 1 // land on the first key of the namespace
+		})
+		hi, _ := slices.BinarySearchFunc(keys, sel.Namespace, func(k controlloop.Key, ns string) int {
+			if c := strings.Compare(k.Namespace, ns); c != 0 {
+				return c
+			}
+			return -1 // land after the last key of the namespace
+		})
+		keys = keys[lo:hi]
+	}
+	snap := &snapshot[T]{rv: s.rv, items: make([]snapItem[T], 0, len(keys))}
+	for _, k := range keys {
+		st := s.objects[k]
+		if len(sel.Labels) > 0 && !sel.MatchesLabels(st.obj.GetObjectMeta().Labels) {
+			continue
+		}
+		snap.items = append(snap.items, snapItem[T]{key: k, obj: st.obj})
+	}
+	return snap
 }
 
 // lockedCachedSnapshot returns the cached snapshot at version rv, or nil.

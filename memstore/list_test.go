@@ -174,3 +174,60 @@ func TestListErrors(t *testing.T) {
 		t.Errorf("continue after Compact: %v, want ErrExpired", err)
 	}
 }
+
+// TestListOrderAcrossChurn checks the sorted key order the store keeps
+// between lists: keys deleted and created again before the next list, and
+// more creations than the order keeps unmerged.
+func TestListOrderAcrossChurn(t *testing.T) {
+	ctx := context.Background()
+	s := memstore.New[*Pod](memstore.Options{})
+	listKeys := func() []string {
+		t.Helper()
+		res, err := s.List(ctx, controlloop.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return keysOf(res.Items)
+	}
+	del := func(name string) {
+		t.Helper()
+		if err := s.Delete(ctx, controlloop.Key{Name: name}, controlloop.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustCreate(t, s, pod("", "m", nil))
+	listKeys() // m is merged into the order
+	del("m")
+	mustCreate(t, s, pod("", "m", nil))
+	mustCreate(t, s, pod("", "b", nil))
+	del("b")
+	mustCreate(t, s, pod("", "b", nil))
+	del("b")
+	mustCreate(t, s, pod("", "a", nil))
+	if diff := cmp.Diff([]string{"a", "m"}, listKeys()); diff != "" {
+		t.Errorf("after churn (-want +got):\n%s", diff)
+	}
+
+	// Far more creations than objects, with no list: the order is rebuilt.
+	var want []string
+	for i := range 3000 {
+		name := fmt.Sprintf("k%04d", i)
+		mustCreate(t, s, pod("", name, nil))
+		if i%2 == 0 {
+			del(name)
+		} else {
+			want = append(want, name)
+		}
+	}
+	want = append([]string{"a"}, append(want, "m")...)
+	if diff := cmp.Diff(want, listKeys()); diff != "" {
+		t.Errorf("after many creations (-want +got):\n%s", diff)
+	}
+	var all []string
+	for k := range s.All() {
+		all = append(all, k.String())
+	}
+	if diff := cmp.Diff(want, all); diff != "" {
+		t.Errorf("All (-want +got):\n%s", diff)
+	}
+}

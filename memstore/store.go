@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"iter"
 	"reflect"
-	"slices"
 	"strconv"
 	"sync"
 
@@ -31,7 +30,9 @@ type Store[T controlloop.Object] struct {
 	// rv is the version of the latest write: the store's current version.
 	rv      uint64
 	objects map[controlloop.Key]stored[T]
-	hist    history[T]
+	// order keeps the keys of objects sorted for lists (see keyOrder).
+	order keyOrder
+	hist  history[T]
 	// watchers are the open watches that writes must nudge.
 	watchers map[*watcher[T]]struct{}
 	// snapshots are sorted copies of the object set at a version, kept for
@@ -92,13 +93,7 @@ func (s *Store[T]) Len() int {
 // holds no lock while it yields.
 func (s *Store[T]) All() iter.Seq2[controlloop.Key, T] {
 	return func(yield func(controlloop.Key, T) bool) {
-		s.mu.RLock()
-		items := make([]snapItem[T], 0, len(s.objects))
-		for k, st := range s.objects {
-			items = append(items, snapItem[T]{key: k, obj: st.obj})
-		}
-		s.mu.RUnlock()
-		slices.SortFunc(items, compareItems)
+		items := s.snapshotNow(controlloop.Selector{}).items
 		for _, it := range items {
 			if !yield(it.key, s.clone(it.obj)) {
 				return
@@ -251,10 +246,15 @@ func (s *Store[T]) Delete(ctx context.Context, key controlloop.Key, opts control
 // history, and nudges every watcher.
 func (s *Store[T]) lockedCommit(c change[T], key controlloop.Key) {
 	s.rv = c.rv
-	if c.typ == controlloop.Deleted {
-		delete(s.objects, key)
-	} else {
+	switch c.typ {
+	case controlloop.Added:
 		s.objects[key] = stored[T]{obj: c.obj, rv: c.rv}
+		s.order.lockedAdd(key, len(s.objects))
+	case controlloop.Modified:
+		s.objects[key] = stored[T]{obj: c.obj, rv: c.rv}
+	case controlloop.Deleted:
+		delete(s.objects, key)
+		s.order.lockedDelete()
 	}
 	s.hist.push(c)
 	if len(s.watchers) == 0 {
