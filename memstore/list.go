@@ -10,11 +10,13 @@ import (
 	"github.com/controlloop/controlloop"
 )
 
-// snapshot is the whole object set at one version, sorted by key. Its
-// objects are stored objects: shared and never modified.
+// snapshot is the object set at one version, sorted by key: all of it, or
+// only one namespace's objects if namespace is set. Its objects are stored
+// objects: shared and never modified.
 type snapshot[T controlloop.Object] struct {
-	rv    uint64
-	items []snapItem[T]
+	rv        uint64
+	namespace string
+	items     []snapItem[T]
 }
 
 type snapItem[T controlloop.Object] struct {
@@ -42,8 +44,8 @@ func compareKeys(a, b controlloop.Key) int {
 // [controlloop.ErrInvalid], as do a negative limit, a malformed token and a
 // namespace that cannot exist.
 //
-// Cost: O(n) for n stored objects on the first page of a paged list (O(k)
-// on an unpaged one, for k objects in the selector's namespace), plus
+// Cost: O(n) for n stored objects on the first page of a list, O(k) if the
+// selector names a namespace of k objects, plus
 // O(a log a) for a objects created since the last list: the store keeps its
 // keys sorted between lists. Each further page costs O(log n + limit) while
 // its snapshot is cached (a few are; a first page at an unchanged version
@@ -98,16 +100,15 @@ func (s *Store[T]) snapshotFor(opts controlloop.ListOptions, tok token) (*snapsh
 	}
 	s.mu.RLock()
 	if opts.Continue == "" {
+		sel := opts.Selector
 		if opts.Limit > 0 {
-			if snap := s.lockedCachedSnapshot(s.rv); snap != nil {
+			if snap := s.lockedCachedSnapshot(s.rv, opts.Namespace); snap != nil {
 				s.mu.RUnlock()
 				return snap, nil
 			}
-		}
-		sel := opts.Selector
-		if opts.Limit > 0 {
-			// Keep the whole set: later pages may be served from it.
-			sel = controlloop.Selector{}
+			// Keep the whole namespace: later pages, whose tokens are bound
+			// to it, may be served from this snapshot; they filter labels.
+			sel = controlloop.Selector{Namespace: opts.Namespace}
 		}
 		snap := s.lockedSnapshotNow(sel)
 		s.mu.RUnlock()
@@ -122,7 +123,7 @@ func (s *Store[T]) snapshotFor(opts controlloop.ListOptions, tok token) (*snapsh
 		s.mu.RUnlock()
 		return nil, fmt.Errorf("memstore: list: continue at version %d: %w (oldest available is %d)", tok.rv, controlloop.ErrExpired, low)
 	}
-	if snap := s.lockedCachedSnapshot(tok.rv); snap != nil {
+	if snap := s.lockedCachedSnapshot(tok.rv, tok.namespace); snap != nil {
 		s.mu.RUnlock()
 		return snap, nil
 	}
@@ -159,7 +160,7 @@ func (s *Store[T]) lockedSnapshotNow(sel controlloop.Selector) *snapshot[T] {
 		})
 		keys = keys[lo:hi]
 	}
-	snap := &snapshot[T]{rv: s.rv, items: make([]snapItem[T], 0, len(keys))}
+	snap := &snapshot[T]{rv: s.rv, namespace: sel.Namespace, items: make([]snapItem[T], 0, len(keys))}
 	for _, k := range keys {
 		st := s.objects[k]
 		if len(sel.Labels) > 0 && !sel.MatchesLabels(st.obj.GetObjectMeta().Labels) {
@@ -170,10 +171,11 @@ func (s *Store[T]) lockedSnapshotNow(sel controlloop.Selector) *snapshot[T] {
 	return snap
 }
 
-// lockedCachedSnapshot returns the cached snapshot at version rv, or nil.
-func (s *Store[T]) lockedCachedSnapshot(rv uint64) *snapshot[T] {
+// lockedCachedSnapshot returns a cached snapshot at version rv that holds
+// namespace ns (all namespaces if ns is empty), or nil.
+func (s *Store[T]) lockedCachedSnapshot(rv uint64, ns string) *snapshot[T] {
 	for _, snap := range s.snapshots {
-		if snap.rv == rv {
+		if snap.rv == rv && (snap.namespace == "" || snap.namespace == ns) {
 			return snap
 		}
 	}
@@ -211,7 +213,9 @@ func (s *Store[T]) cacheSnapshot(snap *snapshot[T]) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	low := s.lockedOldestValid()
-	s.snapshots = slices.DeleteFunc(s.snapshots, func(c *snapshot[T]) bool { return c.rv < low || c.rv == snap.rv })
+	s.snapshots = slices.DeleteFunc(s.snapshots, func(c *snapshot[T]) bool {
+		return c.rv < low || (c.rv == snap.rv && c.namespace == snap.namespace)
+	})
 	if snap.rv < low {
 		return
 	}

@@ -46,6 +46,22 @@ var (
 	drawLabel = rapid.SampledFrom([]string{"web", "db", ""})
 )
 
+var drawSelector = rapid.SampledFrom([]controlloop.Selector{
+	{}, {Namespace: "a"}, {Labels: map[string]string{"app": "web"}},
+	{Namespace: "b", Labels: map[string]string{"app": "db"}},
+})
+
+// filter returns the pods sel matches, in order.
+func filter(pods []*Pod, sel controlloop.Selector) []*Pod {
+	out := []*Pod{}
+	for _, p := range pods {
+		if sel.Matches(p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 func drawKey(t *rapid.T) controlloop.Key {
 	return controlloop.Key{Namespace: drawNS.Draw(t, "namespace"), Name: drawName.Draw(t, "name")}
 }
@@ -235,8 +251,11 @@ func (m *storeModel) sorted() []*Pod {
 func (m *storeModel) ListPage(t *rapid.T) {
 	if !m.paging {
 		m.paging = true
-		m.pageOpts = controlloop.ListOptions{Limit: rapid.IntRange(1, 3).Draw(t, "page limit")}
-		m.pageAt, m.pageWant, m.pageSoFar = m.head, m.sorted(), []*Pod{}
+		m.pageOpts = controlloop.ListOptions{
+			Limit:    rapid.IntRange(1, 3).Draw(t, "page limit"),
+			Selector: drawSelector.Draw(t, "page selector"),
+		}
+		m.pageAt, m.pageWant, m.pageSoFar = m.head, filter(m.sorted(), m.pageOpts.Selector), []*Pod{}
 	}
 	res, err := m.s.List(context.Background(), m.pageOpts)
 	if errors.Is(err, controlloop.ErrExpired) && m.pageAt < m.oldestValid() {
@@ -275,8 +294,9 @@ func (m *storeModel) Check(t *rapid.T) {
 	}
 
 	limit := rapid.IntRange(1, 4).Draw(t, "limit")
+	listSel := drawSelector.Draw(t, "list selector")
 	paged := []*Pod{}
-	opts := controlloop.ListOptions{Limit: limit}
+	opts := controlloop.ListOptions{Limit: limit, Selector: listSel}
 	for {
 		res, err := m.s.List(ctx, opts)
 		if err != nil {
@@ -288,15 +308,13 @@ func (m *storeModel) Check(t *rapid.T) {
 		}
 		opts.Continue = res.Continue
 	}
-	if diff := cmp.Diff(want, paged); diff != "" {
-		t.Fatalf("paged List (limit %d) (-model +store):\n%s", limit, diff)
+	if diff := cmp.Diff(filter(want, listSel), paged); diff != "" {
+		t.Fatalf("paged List (limit %d, %+v) (-model +store):\n%s", limit, listSel, diff)
 	}
 
 	low := m.oldestValid()
 	from := rapid.Uint64Range(low, m.head).Draw(t, "watch from")
-	sel := rapid.SampledFrom([]controlloop.Selector{
-		{}, {Namespace: "a"}, {Labels: map[string]string{"app": "web"}},
-	}).Draw(t, "selector")
+	sel := drawSelector.Draw(t, "selector")
 	ch, err := m.s.Watch(ctx, controlloop.WatchOptions{ResourceVersion: strconv.FormatUint(from, 10), Selector: sel})
 	if err != nil {
 		t.Fatalf("Watch from %d (oldest valid %d): %v", from, low, err)
