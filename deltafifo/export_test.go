@@ -8,7 +8,7 @@ func (f *FIFO[T]) QueuedKeys() []controlloop.Key {
 	defer f.mu.Unlock()
 	out := make([]controlloop.Key, 0, f.queue.len())
 	for i := range f.queue.len() {
-		out = append(out, f.queue.buf[(f.queue.head+i)&(len(f.queue.buf)-1)].key)
+		out = append(out, f.queue.at(i).key)
 	}
 	return out
 }

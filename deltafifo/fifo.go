@@ -24,10 +24,10 @@ type FIFO[T controlloop.Object] struct {
 	cond        sync.Cond  // signalled when a key is queued, broadcast on Close
 	items       map[controlloop.Key]*slot[T]
 	queue       ring[*slot[T]]
-	busy        []*slot[T] // slots being processed
-	replaceGen  uint64     // counts Replace calls, to mark listed slots
-	populated   bool       // a write or Replace happened
-	initialLeft int        // slots of the first Replace not yet processed
+	busy        []inflight[T] // slots being processed
+	replaceGen  uint32        // counts Replace calls, to mark listed slots
+	populated   bool          // a write or Replace happened
+	initialLeft int           // slots of the first Replace not yet processed
 	synced      chan struct{}
 	isSynced    bool
 	closed      bool
@@ -44,13 +44,28 @@ const maxFree = 256
 type slot[T controlloop.Object] struct {
 	key     controlloop.Key
 	deltas  Deltas[T] // queued, in order
-	popped  Deltas[T] // handed to a process function that has not returned
+	gen     uint32    // the last Replace that listed the key (wrapping is harmless: it is compared for equality with the current one)
 	queued  bool      // in FIFO.queue
-	busy    bool      // being processed; then at FIFO.busy[busyIdx]
-	busyIdx int
-	initial bool   // in the first Replace, not yet processed
-	batched bool   // part of a Replace batch: not recycled, so as not to pin it
-	gen     uint64 // the last Replace that listed the key
+	busy    bool      // being processed; then in FIFO.busy
+	initial bool      // in the first Replace, not yet processed
+	batched bool      // part of a Replace batch: not recycled, so as not to pin it
+}
+
+// inflight is a slot being processed, with the deltas handed to the process
+// function.
+type inflight[T controlloop.Object] struct {
+	s      *slot[T]
+	popped Deltas[T]
+}
+
+// lockedPopped returns the deltas being processed for busy slot s.
+func (f *FIFO[T]) lockedPopped(s *slot[T]) Deltas[T] {
+	for _, b := range f.busy {
+		if b.s == s {
+			return b.popped
+		}
+	}
+	return nil
 }
 
 // New returns an empty FIFO.
@@ -144,7 +159,7 @@ func (f *FIFO[T]) lockedKnown(s *slot[T], k controlloop.Key) bool {
 		return false
 	}
 	if s != nil && s.busy {
-		return s.popped.Newest().Type != Deleted
+		return f.lockedPopped(s).Newest().Type != Deleted
 	}
 	_, ok := f.known.Get(k)
 	return ok
@@ -264,28 +279,50 @@ func (f *FIFO[T]) Replace(items []T, resourceVersion string) error {
 			f.initialLeft++
 		}
 	}
+	// With a KnownObjects that can count, count the listed keys it holds
+	// (leaving out keys being processed, whose presence may change
+	// meanwhile): if that is all of them, no key is known only there and
+	// the walk over KnownObjects below can be skipped.
+	counter, counts := f.known.(interface{ Len() int })
+	listedKnown := 0
 	for _, obj := range list {
-		mark(f.lockedQueue(controlloop.KeyOf(obj), Delta[T]{Type: action, Object: obj}))
+		k := controlloop.KeyOf(obj)
+		s := f.lockedQueue(k, Delta[T]{Type: action, Object: obj})
+		if counts && s.gen != gen && !s.busy {
+			if _, ok := f.known.Get(k); ok {
+				listedKnown++
+			}
+		}
+		mark(s)
 	}
-	// Keys the FIFO holds that the list lacks. A slot being processed with
-	// nothing queued stands for KnownObjects (see lockedKnown).
-	for k, s := range f.items {
+	// Keys the FIFO holds that the list lacks: the queued keys, then those
+	// being processed. A slot being processed with nothing queued stands
+	// for KnownObjects (see lockedKnown). The queue is walked in place:
+	// the keys this loop queues are queued already or busy.
+	tombstone := func(s *slot[T], popped Deltas[T]) {
 		if s.gen == gen {
-			continue
+			return
 		}
 		var last Delta[T]
 		switch {
 		case len(s.deltas) > 0:
 			last = s.deltas.Newest()
-		case f.lockedKnown(s, k):
-			last = s.popped.Newest()
+		case f.known != nil && popped.Newest().Type != Deleted:
+			last = popped.Newest() // see lockedKnown
 		default:
-			continue
+			return
 		}
-		mark(f.lockedQueue(k, Delta[T]{Type: Deleted, Object: last.Object, FinalStateUnknown: true}))
+		mark(f.lockedQueue(s.key, Delta[T]{Type: Deleted, Object: last.Object, FinalStateUnknown: true}))
 	}
-	// Keys only KnownObjects holds.
-	if f.known != nil {
+	for i := range f.queue.len() {
+		tombstone(f.queue.at(i), nil)
+	}
+	for _, b := range f.busy {
+		tombstone(b.s, b.popped)
+	}
+	// Keys only KnownObjects holds. Every key it holds besides those being
+	// processed was listed if it holds no more than the listed ones.
+	if f.known != nil && (!counts || counter.Len() > listedKnown) {
 		for k, obj := range f.known.All() {
 			if f.items[k] != nil {
 				continue
@@ -318,9 +355,9 @@ func (f *FIFO[T]) Resync() error {
 		}
 		f.lockedQueue(k, Delta[T]{Type: Sync, Object: obj})
 	}
-	for _, s := range f.busy {
-		if len(s.deltas) == 0 && f.lockedKnown(s, s.key) {
-			f.lockedQueue(s.key, Delta[T]{Type: Sync, Object: s.popped.Newest().Object})
+	for _, b := range f.busy {
+		if len(b.s.deltas) == 0 && b.popped.Newest().Type != Deleted {
+			f.lockedQueue(b.s.key, Delta[T]{Type: Sync, Object: b.popped.Newest().Object})
 		}
 	}
 	return nil

@@ -43,10 +43,9 @@ func (f *FIFO[T]) Pop(ctx context.Context, process ProcessFunc[T]) error {
 	s := f.queue.pop()
 	s.queued = false
 	s.busy = true
-	s.busyIdx = len(f.busy)
-	f.busy = append(f.busy, s)
-	s.popped, s.deltas = s.deltas, nil
-	deltas, initial := s.popped, s.initial
+	deltas, initial := s.deltas, s.initial
+	s.deltas = nil
+	f.busy = append(f.busy, inflight[T]{s, deltas})
 	f.mu.Unlock()
 
 	done := false
@@ -92,15 +91,21 @@ func (f *FIFO[T]) lockedWait(ctx context.Context) error {
 func (f *FIFO[T]) finish(s *slot[T], err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	last := len(f.busy) - 1
-	f.busy[s.busyIdx] = f.busy[last]
-	f.busy[s.busyIdx].busyIdx = s.busyIdx
-	f.busy[last] = nil
-	f.busy = f.busy[:last]
+	var popped Deltas[T]
+	for i, b := range f.busy {
+		if b.s == s {
+			popped = b.popped
+			last := len(f.busy) - 1
+			f.busy[i] = f.busy[last]
+			f.busy[last] = inflight[T]{}
+			f.busy = f.busy[:last]
+			break
+		}
+	}
 	s.busy = false
 	if err != nil {
 		// The process function may keep its slice: merge into a copy.
-		merged := slices.Clone(s.popped)
+		merged := slices.Clone(popped)
 		for _, d := range s.deltas {
 			merged = appendDelta(merged, d, f.compress)
 		}
@@ -110,7 +115,6 @@ func (f *FIFO[T]) finish(s *slot[T], err error) {
 		f.initialLeft--
 		f.lockedCheckSynced()
 	}
-	s.popped = nil
 	if len(s.deltas) == 0 {
 		f.lockedRemove(s)
 		return

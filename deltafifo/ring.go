@@ -29,3 +29,6 @@ func (r *ring[T]) pop() T {
 	r.n--
 	return v
 }
+
+// at returns the i-th element from the front.
+func (r *ring[T]) at(i int) T { return r.buf[(r.head+i)&(len(r.buf)-1)] }
