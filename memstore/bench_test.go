@@ -65,7 +65,7 @@ func BenchmarkCreate(b *testing.B) {
 	for _, watchers := range []int{0, 1, 100} {
 		b.Run("watchers="+strconv.Itoa(watchers), func(b *testing.B) {
 			ctx := context.Background()
-			s := memstore.New[*Pod](memstore.Options{HistorySize: 1 << 20, WatchBuffer: 1 << 20})
+			s := must(memstore.New[*Pod](memstore.Options{HistorySize: 1 << 20, WatchBuffer: 1 << 20}))
 			wait := startWatchers(b, s, watchers)
 			names := make([]string, b.N)
 			for i := range names {
@@ -94,7 +94,7 @@ func BenchmarkUpdate(b *testing.B) {
 	for _, watchers := range []int{0, 1, 100} {
 		b.Run("watchers="+strconv.Itoa(watchers), func(b *testing.B) {
 			ctx := context.Background()
-			s := memstore.New[*Pod](memstore.Options{HistorySize: 1 << 20, WatchBuffer: 1 << 20})
+			s := must(memstore.New[*Pod](memstore.Options{HistorySize: 1 << 20, WatchBuffer: 1 << 20}))
 			pods := make([]*Pod, 1000)
 			for i := range pods {
 				pods[i] = mustCreate(b, s, pod("ns", strconv.Itoa(i), map[string]string{"app": "web"}))
@@ -126,7 +126,7 @@ func BenchmarkWatchLatency(b *testing.B) {
 		b.Run("watchers="+strconv.Itoa(watchers), func(b *testing.B) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			s := memstore.New[*Pod](memstore.Options{})
+			s := must(memstore.New[*Pod](memstore.Options{}))
 			p := mustCreate(b, s, pod("ns", "p", nil))
 			chans := make([]<-chan controlloop.Event[*Pod], watchers)
 			for i := range chans {
@@ -157,7 +157,7 @@ func BenchmarkWatchLatency(b *testing.B) {
 // after a write, so that no cached snapshot serves it.
 func BenchmarkList(b *testing.B) {
 	ctx := context.Background()
-	s := memstore.New[*Pod](memstore.Options{})
+	s := must(memstore.New[*Pod](memstore.Options{}))
 	const n = 10000
 	var p *Pod
 	for i := range n {

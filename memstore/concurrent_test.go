@@ -20,7 +20,7 @@ import (
 func TestConcurrentWritesWatchesLists(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	s := memstore.New[*Pod](memstore.Options{WatchBuffer: 8, HistorySize: 64})
+	s := must(memstore.New[*Pod](memstore.Options{WatchBuffer: 8, HistorySize: 64}))
 	const writers, opsEach, watchers = 4, 300, 4
 
 	done := make(chan struct{}) // closed once writes end

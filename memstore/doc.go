@@ -9,7 +9,7 @@
 // [controlloop.ErrConflict], [controlloop.ErrExpired],
 // [controlloop.ErrInvalid]), wrapped with detail.
 //
-//	store := memstore.New[*Pod](memstore.Options{})
+//	store, err := memstore.New[*Pod](memstore.Options{})
 //	pod, err := store.Create(ctx, &Pod{ObjectMeta: controlloop.ObjectMeta{Name: "web"}})
 //	events, err := store.Watch(ctx, controlloop.WatchOptions{ResourceVersion: pod.ResourceVersion})
 //

@@ -11,7 +11,10 @@ import (
 
 func ExampleStore() {
 	ctx := context.Background()
-	store := memstore.New[*Pod](memstore.Options{})
+	store, err := memstore.New[*Pod](memstore.Options{})
+	if err != nil {
+		panic(err)
+	}
 
 	web, _ := store.Create(ctx, &Pod{ObjectMeta: controlloop.ObjectMeta{Namespace: "default", Name: "web"}})
 	fmt.Println("created at", web.ResourceVersion, "generation", web.Generation)
@@ -26,7 +29,7 @@ func ExampleStore() {
 	fmt.Println("updated to", updated.ResourceVersion, "generation", updated.Generation)
 
 	// web still carries version 1: a second update from it is stale.
-	_, err := store.Update(ctx, web)
+	_, err = store.Update(ctx, web)
 	fmt.Println("stale update conflicts:", errors.Is(err, controlloop.ErrConflict))
 
 	_ = store.Delete(ctx, controlloop.KeyOf(web), controlloop.DeleteOptions{})
@@ -44,7 +47,10 @@ func ExampleStore() {
 
 func ExampleStore_List() {
 	ctx := context.Background()
-	store := memstore.New[*Pod](memstore.Options{})
+	store, err := memstore.New[*Pod](memstore.Options{})
+	if err != nil {
+		panic(err)
+	}
 	for _, name := range []string{"a", "b", "c"} {
 		_, _ = store.Create(ctx, &Pod{ObjectMeta: controlloop.ObjectMeta{Name: name}})
 	}
@@ -69,12 +75,15 @@ func ExampleStore_List() {
 
 func ExampleStore_Compact() {
 	ctx := context.Background()
-	store := memstore.New[*Pod](memstore.Options{})
+	store, err := memstore.New[*Pod](memstore.Options{})
+	if err != nil {
+		panic(err)
+	}
 	for _, name := range []string{"a", "b", "c"} {
 		_, _ = store.Create(ctx, &Pod{ObjectMeta: controlloop.ObjectMeta{Name: name}})
 	}
 	_ = store.Compact("2")
-	_, err := store.Watch(ctx, controlloop.WatchOptions{ResourceVersion: "1"})
+	_, err = store.Watch(ctx, controlloop.WatchOptions{ResourceVersion: "1"})
 	fmt.Println(errors.Is(err, controlloop.ErrExpired))
 	// Output: true
 }

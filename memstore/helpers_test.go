@@ -113,3 +113,11 @@ func summary[T controlloop.Object](evs []controlloop.Event[T]) []evSummary {
 
 // TestMain fails the package if any watcher goroutine outlives its test.
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// must returns v, failing the test run if err is not nil.
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}

@@ -21,7 +21,7 @@ func keysOf(items []*Pod) []string {
 
 func TestListSelector(t *testing.T) {
 	ctx := context.Background()
-	s := memstore.New[*Pod](memstore.Options{})
+	s := must(memstore.New[*Pod](memstore.Options{}))
 	mustCreate(t, s, pod("b", "x", map[string]string{"app": "web"}))
 	mustCreate(t, s, pod("a", "y", map[string]string{"app": "db"}))
 	mustCreate(t, s, pod("a", "x", map[string]string{"app": "web", "tier": "1"}))
@@ -71,7 +71,7 @@ func TestListSelector(t *testing.T) {
 // writes made in between, whether the snapshot is cached or rebuilt.
 func TestPagesReadAtFirstVersion(t *testing.T) {
 	ctx := context.Background()
-	s := memstore.New[*Pod](memstore.Options{})
+	s := must(memstore.New[*Pod](memstore.Options{}))
 	for i := range 10 {
 		mustCreate(t, s, pod("", fmt.Sprintf("p%02d", i), nil))
 	}
@@ -124,7 +124,7 @@ func TestPagesReadAtFirstVersion(t *testing.T) {
 
 func TestListErrors(t *testing.T) {
 	ctx := context.Background()
-	s := memstore.New[*Pod](memstore.Options{HistorySize: 2})
+	s := must(memstore.New[*Pod](memstore.Options{HistorySize: 2}))
 	for i := range 4 {
 		mustCreate(t, s, pod("a", fmt.Sprint(i), nil))
 	}
@@ -180,7 +180,7 @@ func TestListErrors(t *testing.T) {
 // more creations than the order keeps unmerged.
 func TestListOrderAcrossChurn(t *testing.T) {
 	ctx := context.Background()
-	s := memstore.New[*Pod](memstore.Options{})
+	s := must(memstore.New[*Pod](memstore.Options{}))
 	listKeys := func() []string {
 		t.Helper()
 		res, err := s.List(ctx, controlloop.ListOptions{})

@@ -351,7 +351,7 @@ func TestStoreModel(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		size := rapid.IntRange(1, 40).Draw(t, "history size")
 		m := &storeModel{
-			s:       memstore.New[*Pod](memstore.Options{HistorySize: size}),
+			s:       must(memstore.New[*Pod](memstore.Options{HistorySize: size})),
 			size:    size,
 			objects: make(map[controlloop.Key]*Pod),
 		}

@@ -52,16 +52,15 @@ type stored[T controlloop.Object] struct {
 	rv  uint64
 }
 
-// New returns an empty store at version 0.
-//
-// New panics if opts is invalid or T is not a pointer type: both are
-// programming errors.
-func New[T controlloop.Object](opts Options) *Store[T] {
+// New returns an empty store at version 0. It fails if opts is invalid or T
+// is not a pointer type (the store stamps versions through GetObjectMeta,
+// which must reach the object itself).
+func New[T controlloop.Object](opts Options) (*Store[T], error) {
 	if err := opts.validate(); err != nil {
-		panic(err)
+		return nil, err
 	}
 	if k := reflect.TypeFor[T]().Kind(); k != reflect.Pointer {
-		panic(fmt.Sprintf("memstore: type parameter %v must be a pointer type, is a %v", reflect.TypeFor[T](), k))
+		return nil, fmt.Errorf("memstore: type parameter %v must be a pointer type, is a %v", reflect.TypeFor[T](), k)
 	}
 	opts = opts.withDefaults()
 	return &Store[T]{
@@ -70,7 +69,7 @@ func New[T controlloop.Object](opts Options) *Store[T] {
 		objects:  make(map[controlloop.Key]stored[T]),
 		hist:     history[T]{size: opts.HistorySize},
 		watchers: make(map[*watcher[T]]struct{}),
-	}
+	}, nil
 }
 
 // ResourceVersion returns the store's current version: that of its latest

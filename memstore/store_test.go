@@ -11,7 +11,7 @@ import (
 )
 
 func TestCreateStampsVersionUIDGeneration(t *testing.T) {
-	s := memstore.New[*Pod](memstore.Options{})
+	s := must(memstore.New[*Pod](memstore.Options{}))
 	ctx := context.Background()
 	in := pod("ns", "a", nil)
 	in.Generation, in.UID = 7, "mine"
@@ -36,7 +36,7 @@ func TestCreateStampsVersionUIDGeneration(t *testing.T) {
 
 func TestWriteErrors(t *testing.T) {
 	ctx := context.Background()
-	s := memstore.New[*Pod](memstore.Options{})
+	s := must(memstore.New[*Pod](memstore.Options{}))
 	a := mustCreate(t, s, pod("ns", "a", nil))
 	stale := a.DeepCopy()
 	if _, err := s.Update(ctx, a); err != nil {
@@ -84,7 +84,7 @@ func second[T any](_ T, err error) error { return err }
 
 func TestUpdateGeneration(t *testing.T) {
 	ctx := context.Background()
-	s := memstore.New[*Pod](memstore.Options{})
+	s := must(memstore.New[*Pod](memstore.Options{}))
 	p := mustCreate(t, s, pod("", "a", nil))
 	p.Spec = "v2"
 	p, err := s.Update(ctx, p)
@@ -114,7 +114,7 @@ func TestUpdateGeneration(t *testing.T) {
 
 func TestDeleteWithPrecondition(t *testing.T) {
 	ctx := context.Background()
-	s := memstore.New[*Pod](memstore.Options{})
+	s := must(memstore.New[*Pod](memstore.Options{}))
 	p := mustCreate(t, s, pod("", "a", nil))
 	if err := s.Delete(ctx, controlloop.KeyOf(p), controlloop.DeleteOptions{ResourceVersion: p.ResourceVersion}); err != nil {
 		t.Fatal(err)
@@ -129,7 +129,7 @@ func TestDeleteWithPrecondition(t *testing.T) {
 
 func TestIsolation(t *testing.T) {
 	ctx := context.Background()
-	s := memstore.New[*Pod](memstore.Options{})
+	s := must(memstore.New[*Pod](memstore.Options{}))
 	in := pod("", "a", map[string]string{"app": "web"})
 	out := mustCreate(t, s, in)
 	in.Labels["app"] = "changed-input"
@@ -155,7 +155,7 @@ func TestIsolation(t *testing.T) {
 }
 
 func TestContextDone(t *testing.T) {
-	s := memstore.New[*Pod](memstore.Options{})
+	s := must(memstore.New[*Pod](memstore.Options{}))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := s.Create(ctx, pod("", "a", nil)); !errors.Is(err, context.Canceled) {
@@ -169,11 +169,10 @@ func TestContextDone(t *testing.T) {
 	}
 }
 
-func TestNewPanicsOnBadOptions(t *testing.T) {
-	defer func() {
-		if recover() == nil {
-			t.Error("New with a negative HistorySize did not panic")
+func TestNewRefusesBadOptions(t *testing.T) {
+	for _, opts := range []memstore.Options{{HistorySize: -1}, {WatchBuffer: -1}, {BookmarkInterval: -1}} {
+		if s, err := memstore.New[*Pod](opts); err == nil || s != nil {
+			t.Errorf("New(%+v) = %v, %v; want an error", opts, s, err)
 		}
-	}()
-	memstore.New[*Pod](memstore.Options{HistorySize: -1})
+	}
 }

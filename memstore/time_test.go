@@ -18,7 +18,7 @@ func TestBookmarks(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
-		s := memstore.New[*Pod](memstore.Options{BookmarkInterval: time.Minute})
+		s := must(memstore.New[*Pod](memstore.Options{BookmarkInterval: time.Minute}))
 		sel := controlloop.Selector{Namespace: "mine"}
 		ch, err := s.Watch(ctx, controlloop.WatchOptions{Selector: sel, AllowBookmarks: true})
 		if err != nil {

@@ -14,7 +14,7 @@ import (
 func TestWatchReplaysThenStreams(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	s := memstore.New[*Pod](memstore.Options{})
+	s := must(memstore.New[*Pod](memstore.Options{}))
 	a := mustCreate(t, s, pod("", "a", nil)) // 1
 	mustCreate(t, s, pod("", "b", nil))      // 2
 	a.Spec = "x"
@@ -52,7 +52,7 @@ func TestWatchReplaysThenStreams(t *testing.T) {
 func TestWatchSelectorTransitions(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	s := memstore.New[*Pod](memstore.Options{})
+	s := must(memstore.New[*Pod](memstore.Options{}))
 	ch, err := s.Watch(ctx, controlloop.WatchOptions{Selector: controlloop.Selector{Namespace: "ns", Labels: map[string]string{"app": "web"}}})
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +91,7 @@ func TestWatchSelectorTransitions(t *testing.T) {
 func TestWatchExpired(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	s := memstore.New[*Pod](memstore.Options{HistorySize: 3})
+	s := must(memstore.New[*Pod](memstore.Options{HistorySize: 3}))
 	for i := range 5 {
 		mustCreate(t, s, pod("", fmt.Sprint(i), nil))
 	}
@@ -138,7 +138,7 @@ func TestWatchExpired(t *testing.T) {
 func TestWatchFromFutureVersion(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	s := memstore.New[*Pod](memstore.Options{})
+	s := must(memstore.New[*Pod](memstore.Options{}))
 	ch, err := s.Watch(ctx, controlloop.WatchOptions{ResourceVersion: "2"})
 	if err != nil {
 		t.Fatal(err)
@@ -154,7 +154,7 @@ func TestWatchFromFutureVersion(t *testing.T) {
 func TestWatchFaults(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	s := memstore.New[*Pod](memstore.Options{})
+	s := must(memstore.New[*Pod](memstore.Options{}))
 	injected := errors.New("injected")
 	s.FailNextWatch(injected)
 	if _, err := s.Watch(ctx, controlloop.WatchOptions{}); !errors.Is(err, injected) {
@@ -189,7 +189,7 @@ func TestWatchFaults(t *testing.T) {
 func TestCompactEndsLaggingWatch(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	s := memstore.New[*Pod](memstore.Options{})
+	s := must(memstore.New[*Pod](memstore.Options{}))
 	lagging, _ := s.Watch(ctx, controlloop.WatchOptions{ResourceVersion: "0"})
 	caughtUp, _ := s.Watch(ctx, controlloop.WatchOptions{})
 	// Fill the lagging watcher's channel so that it stays behind.
@@ -224,7 +224,7 @@ func TestCompactEndsLaggingWatch(t *testing.T) {
 func TestSlowWatcherClosed(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	s := memstore.New[*Pod](memstore.Options{WatchBuffer: 10})
+	s := must(memstore.New[*Pod](memstore.Options{WatchBuffer: 10}))
 	slow, _ := s.Watch(ctx, controlloop.WatchOptions{})
 	// Far more writes than the channel and the buffer hold: none may block.
 	for i := range 500 {
@@ -242,7 +242,7 @@ func TestSlowWatcherClosed(t *testing.T) {
 }
 
 func TestWatchContextCancelCloses(t *testing.T) {
-	s := memstore.New[*Pod](memstore.Options{})
+	s := must(memstore.New[*Pod](memstore.Options{}))
 	ctx, cancel := context.WithCancel(context.Background())
 	ch, err := s.Watch(ctx, controlloop.WatchOptions{})
 	if err != nil {
@@ -256,7 +256,7 @@ func TestWatchContextCancelCloses(t *testing.T) {
 func TestWatchEventsAreCopies(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	s := memstore.New[*Pod](memstore.Options{})
+	s := must(memstore.New[*Pod](memstore.Options{}))
 	w1, _ := s.Watch(ctx, controlloop.WatchOptions{})
 	w2, _ := s.Watch(ctx, controlloop.WatchOptions{})
 	mustCreate(t, s, pod("", "a", map[string]string{"k": "v"}))
@@ -273,7 +273,7 @@ func TestWatchEventsAreCopies(t *testing.T) {
 }
 
 func TestWatchSelectorNamespaceInvalid(t *testing.T) {
-	s := memstore.New[*Pod](memstore.Options{})
+	s := must(memstore.New[*Pod](memstore.Options{}))
 	_, err := s.Watch(context.Background(), controlloop.WatchOptions{Selector: controlloop.Selector{Namespace: "a/b"}})
 	if !errors.Is(err, controlloop.ErrInvalid) {
 		t.Errorf("got %v, want ErrInvalid", err)

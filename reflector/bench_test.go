@@ -32,7 +32,7 @@ func (s *replaceOnce) Replace(items []*Pod, _ string) error {
 func BenchmarkInitialList(b *testing.B) {
 	const n = 100_000
 	ctx := context.Background()
-	store := memstore.New[*Pod](memstore.Options{})
+	store := must(memstore.New[*Pod](memstore.Options{}))
 	for i := range n {
 		p := &Pod{ObjectMeta: controlloop.ObjectMeta{Namespace: "ns" + strconv.Itoa(i%10), Name: "p" + strconv.Itoa(i)}}
 		if _, err := store.Create(ctx, p); err != nil {
@@ -75,7 +75,7 @@ func BenchmarkInitialList(b *testing.B) {
 // watch and the reflector into the store.
 func BenchmarkEvents(b *testing.B) {
 	ctx := context.Background()
-	store := memstore.New[*Pod](memstore.Options{})
+	store := must(memstore.New[*Pod](memstore.Options{}))
 	p, err := store.Create(ctx, &Pod{ObjectMeta: controlloop.ObjectMeta{Name: "p"}})
 	if err != nil {
 		b.Fatal(err)

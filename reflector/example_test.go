@@ -27,7 +27,10 @@ func (p printer) Replace(items []*Pod, rv string) error {
 
 func ExampleReflector() {
 	ctx := context.Background()
-	store := memstore.New[*Pod](memstore.Options{})
+	store, err := memstore.New[*Pod](memstore.Options{})
+	if err != nil {
+		panic(err)
+	}
 	_, _ = store.Create(ctx, &Pod{ObjectMeta: controlloop.ObjectMeta{Name: "a"}})
 	_, _ = store.Create(ctx, &Pod{ObjectMeta: controlloop.ObjectMeta{Name: "b"}})
 

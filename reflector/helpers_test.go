@@ -296,3 +296,11 @@ func mustCreate(t testing.TB, s *memstore.Store[*Pod], p *Pod) *Pod {
 	}
 	return got
 }
+
+// must returns v, failing the test run if err is not nil.
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}

@@ -25,10 +25,10 @@ func TestConvergesAfterFaults(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		rapid.SyncTest(rt, func(rt *rapid.T) {
 			ctx := context.Background()
-			store := memstore.New[*Pod](memstore.Options{
+			store := must(memstore.New[*Pod](memstore.Options{
 				HistorySize: rapid.IntRange(1, 30).Draw(rt, "history size"),
 				WatchBuffer: rapid.IntRange(1, 30).Draw(rt, "watch buffer"),
-			})
+			}))
 			sel := rapid.SampledFrom([]controlloop.Selector{{}, {Namespace: "a"}}).Draw(rt, "selector")
 			sk := newSink()
 			r, err := reflector.New[*Pod](store, sk, reflector.Options{

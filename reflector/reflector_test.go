@@ -18,7 +18,7 @@ import (
 // (not started) with opts, logging nowhere.
 func setup(t *testing.T, n int, opts reflector.Options) (*memstore.Store[*Pod], *spy, *sink, *reflector.Reflector[*Pod]) {
 	t.Helper()
-	store := memstore.New[*Pod](memstore.Options{})
+	store := must(memstore.New[*Pod](memstore.Options{}))
 	for i := range n {
 		mustCreate(t, store, pod("ns", fmt.Sprintf("p%d", i)))
 	}
@@ -218,7 +218,7 @@ func TestListFailsBacksOff(t *testing.T) {
 // instead of failing.
 func TestExpiredContinueListsInOneCall(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		store := memstore.New[*Pod](memstore.Options{HistorySize: 2})
+		store := must(memstore.New[*Pod](memstore.Options{HistorySize: 2}))
 		for i := range 4 {
 			mustCreate(t, store, pod("ns", fmt.Sprint(i)))
 		}
@@ -313,7 +313,7 @@ func TestBadEvents(t *testing.T) {
 
 func TestBookmarksAdvanceVersion(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		store := memstore.New[*Pod](memstore.Options{BookmarkInterval: time.Minute})
+		store := must(memstore.New[*Pod](memstore.Options{BookmarkInterval: time.Minute}))
 		sk := newSink()
 		r, err := reflector.New[*Pod](store, sk, reflector.Options{Selector: controlloop.Selector{Namespace: "mine"}, Logger: quiet})
 		if err != nil {
@@ -339,7 +339,7 @@ func TestBookmarksAdvanceVersion(t *testing.T) {
 }
 
 func TestNewRejects(t *testing.T) {
-	store := memstore.New[*Pod](memstore.Options{})
+	store := must(memstore.New[*Pod](memstore.Options{}))
 	sk := newSink()
 	cases := map[string]func() error{
 		"nil source": func() error { _, err := reflector.New[*Pod](nil, sk, reflector.Options{}); return err },
