@@ -2,6 +2,8 @@ package reconcile_test
 
 import (
 	"bytes"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -24,3 +26,7 @@ func (b *syncBuffer) String() string {
 }
 
 func (b *syncBuffer) contains(s string) bool { return strings.Contains(b.String(), s) }
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func runtimeGosched() { runtime.Gosched() }

@@ -74,7 +74,9 @@ func (r *ItemExponential[T]) When(item T) time.Duration {
 // Forget implements [RateLimiter].
 func (r *ItemExponential[T]) Forget(item T) {
 	r.mu.Lock()
-	delete(r.failures, item)
+	if len(r.failures) > 0 { // the common case, no failures, skips hashing
+		delete(r.failures, item)
+	}
 	r.mu.Unlock()
 }
 
@@ -174,7 +176,9 @@ func (r *FastSlow[T]) When(item T) time.Duration {
 // Forget implements [RateLimiter].
 func (r *FastSlow[T]) Forget(item T) {
 	r.mu.Lock()
-	delete(r.failures, item)
+	if len(r.failures) > 0 {
+		delete(r.failures, item)
+	}
 	r.mu.Unlock()
 }
 
