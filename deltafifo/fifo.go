@@ -44,7 +44,7 @@ const maxFree = 256
 type slot[T controlloop.Object] struct {
 	key     controlloop.Key
 	deltas  Deltas[T] // queued, in order
-	gen     uint32    // the last Replace that listed the key (wrapping is harmless: it is compared for equality with the current one)
+	gen     uint32    // the last Replace that listed or tombstoned the key; compared for equality only
 	queued  bool      // in FIFO.queue
 	busy    bool      // being processed; then in FIFO.busy
 	initial bool      // in the first Replace, not yet processed
