@@ -12,6 +12,11 @@ import (
 // the popped deltas: an informer's indexer, which satisfies it. The FIFO
 // reads it to find the objects a relist no longer lists, to let Delete of an
 // object the FIFO no longer queues through, and to resync.
+//
+// It must change only through the consumer's process function, for the key
+// being processed. If it also has a method Len() int returning the number
+// of keys (as *indexer.Indexer does), Replace uses it to skip walking All
+// when every key it holds was listed.
 type KnownObjects[T controlloop.Object] interface {
 	// Get returns the object with the key.
 	Get(key controlloop.Key) (T, bool)
