@@ -1,0 +1,2 @@
+// Package etcd serves controlloop objects from etcd v3.
+package etcd
