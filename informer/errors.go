@@ -1,0 +1,11 @@
+package informer
+
+import "errors"
+
+var (
+	// ErrAlreadyRunning is returned by Run when the informer runs already,
+	// or ran before: an informer runs once.
+	ErrAlreadyRunning = errors.New("informer: already running")
+	// ErrNilHandler is returned by AddHandler for a nil handler.
+	ErrNilHandler = errors.New("informer: nil handler")
+)

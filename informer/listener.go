@@ -1,0 +1,201 @@
+package informer
+
+import (
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+type notificationKind uint8
+
+const (
+	addNotification notificationKind = iota + 1
+	updateNotification
+	deleteNotification
+)
+
+// notification is one call to make on a Handler.
+type notification[T any] struct {
+	kind     notificationKind
+	old, obj T    // update: old and new; otherwise obj
+	flag     bool // add: in initial list; delete: final state unknown
+}
+
+// HandlerOptions configure one handler's registration.
+type HandlerOptions struct {
+	// ResyncPeriod, if positive, re-delivers every cached object to this
+	// handler this often, as an update with old and new the same. Defaults
+	// to 0: no resync.
+	ResyncPeriod time.Duration
+	// MaxBuffer, if positive, bounds the notifications waiting for this
+	// handler. When the buffer is full, the informer waits for the handler
+	// before it processes more changes: memory stays bounded, at the price
+	// of a slow handler slowing the cache and every other handler. Defaults
+	// to 0: unbounded, so a slow handler delays no one (watch Pending).
+	MaxBuffer int
+}
+
+// Registration is a handler's place in an informer, returned by
+// [Informer.AddHandler]. Its methods are safe for concurrent use.
+type Registration[T any] struct {
+	handler Handler[T]
+	opts    HandlerOptions
+	log     *slog.Logger
+	remove  func() // takes the registration out of its informer
+
+	mu      sync.Mutex // protects the fields below
+	cond    sync.Cond  // broadcast when the buffer changes or the registration stops
+	buf     ring[notification[T]]
+	stopped bool
+	// enqueued counts notifications ever buffered; syncTarget is the count
+	// that includes every initial-list notification, once known.
+	enqueued   uint64
+	syncTarget uint64
+
+	targetSet atomic.Bool
+	delivered atomic.Uint64 // notifications handed to the handler
+	panics    atomic.Int64
+
+	// Resync state, guarded by the informer's mu.
+	nextResync time.Time
+	resyncing  bool
+}
+
+func newRegistration[T any](h Handler[T], opts HandlerOptions, log *slog.Logger) *Registration[T] {
+	r := &Registration[T]{handler: h, opts: opts, log: log}
+	r.cond.L = &r.mu
+	return r
+}
+
+// HasSynced reports whether every initial-list notification has been
+// delivered to this handler: the informer's first list (or, for a handler
+// added later, the cache at that moment) has been handled.
+func (r *Registration[T]) HasSynced() bool {
+	return r.targetSet.Load() && r.delivered.Load() >= r.target()
+}
+
+func (r *Registration[T]) target() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.syncTarget
+}
+
+// Remove stops delivering to the handler and drops what it had buffered.
+// A notification being delivered finishes first. Removing twice is a no-op.
+func (r *Registration[T]) Remove() { r.remove() }
+
+// Pending returns how many notifications wait in the buffer: a handler that
+// cannot keep up shows here.
+func (r *Registration[T]) Pending() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.buf.len()
+}
+
+// Panics returns how many times the handler panicked. Each panic is
+// recovered and logged; the notification counts as delivered.
+func (r *Registration[T]) Panics() int64 { return r.panics.Load() }
+
+// setSyncTarget marks the notifications buffered so far as the initial list.
+func (r *Registration[T]) setSyncTarget() {
+	r.mu.Lock()
+	r.syncTarget = r.enqueued
+	r.mu.Unlock()
+	r.targetSet.Store(true)
+}
+
+// enqueue buffers n; with a bounded buffer it waits for room.
+func (r *Registration[T]) enqueue(n notification[T]) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for r.opts.MaxBuffer > 0 && r.buf.len() >= r.opts.MaxBuffer && !r.stopped {
+		r.cond.Wait()
+	}
+	if r.stopped {
+		return
+	}
+	r.buf.push(n)
+	r.enqueued++
+	r.cond.Broadcast()
+}
+
+// stop ends the registration's goroutine and drops what it buffered.
+func (r *Registration[T]) stop() {
+	r.mu.Lock()
+	r.stopped = true
+	r.buf = ring[notification[T]]{}
+	r.cond.Broadcast()
+	r.mu.Unlock()
+}
+
+// run delivers buffered notifications until stop.
+func (r *Registration[T]) run() {
+	for {
+		r.mu.Lock()
+		for r.buf.len() == 0 && !r.stopped {
+			r.cond.Wait()
+		}
+		if r.stopped {
+			r.mu.Unlock()
+			return
+		}
+		n := r.buf.pop()
+		if r.opts.MaxBuffer > 0 {
+			r.cond.Broadcast() // room for a waiting enqueue
+		}
+		r.mu.Unlock()
+		r.deliver(n)
+		r.delivered.Add(1)
+	}
+}
+
+func (r *Registration[T]) deliver(n notification[T]) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.panics.Add(1)
+			r.log.Error("informer: handler panicked", "panic", fmt.Sprint(p))
+		}
+	}()
+	switch n.kind {
+	case addNotification:
+		r.handler.OnAdd(n.obj, n.flag)
+	case updateNotification:
+		r.handler.OnUpdate(n.old, n.obj)
+	case deleteNotification:
+		r.handler.OnDelete(n.obj, n.flag)
+	}
+}
+
+// ring is a growable FIFO buffer.
+type ring[E any] struct {
+	buf     []E // len is zero or a power of two
+	head, n int
+}
+
+func (q *ring[E]) len() int { return q.n }
+
+func (q *ring[E]) push(e E) {
+	if q.n == len(q.buf) {
+		buf := make([]E, max(16, 2*len(q.buf)))
+		for i := range q.n {
+			buf[i] = q.buf[(q.head+i)&(len(q.buf)-1)]
+		}
+		q.buf, q.head = buf, 0
+	}
+	q.buf[(q.head+q.n)&(len(q.buf)-1)] = e
+	q.n++
+}
+
+func (q *ring[E]) pop() E {
+	var zero E
+	e := q.buf[q.head]
+	q.buf[q.head] = zero
+	q.head = (q.head + 1) & (len(q.buf) - 1)
+	q.n--
+	if q.n == 0 && len(q.buf) > 1024 {
+		q.buf, q.head = nil, 0 // let a burst's buffer go
+	}
+	return e
+}
