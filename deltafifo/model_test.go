@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"maps"
 	"slices"
 	"testing"
@@ -427,6 +428,9 @@ func TestFIFOModel(t *testing.T) {
 		if rapid.Bool().Draw(t, "knownObjects") {
 			m.ix, _ = indexer.New(indexer.Options[*obj]{})
 			opts.KnownObjects = m.ix
+			if rapid.Bool().Draw(t, "hideLen") {
+				opts.KnownObjects = withoutLen{m.ix}
+			}
 		}
 		m.f = newFIFO(t, opts)
 		defer m.release()
@@ -435,3 +439,10 @@ func TestFIFOModel(t *testing.T) {
 }
 
 var _ = fmt.Sprint
+
+// withoutLen hides the indexer's Len, so that Replace walks KnownObjects.
+type withoutLen struct{ ix *indexer.Indexer[*obj] }
+
+func (w withoutLen) Get(k controlloop.Key) (*obj, bool) { return w.ix.Get(k) }
+
+func (w withoutLen) All() iter.Seq2[controlloop.Key, *obj] { return w.ix.All() }
