@@ -54,8 +54,9 @@ type slot[T controlloop.Object] struct {
 // inflight is a slot being processed, with the deltas handed to the process
 // function.
 type inflight[T controlloop.Object] struct {
-	s      *slot[T]
-	popped Deltas[T]
+	s       *slot[T]
+	popped  Deltas[T]
+	initial bool // popped belongs to the initial list
 }
 
 // lockedPopped returns the deltas being processed for busy slot s.

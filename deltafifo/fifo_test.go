@@ -230,3 +230,27 @@ func TestConcurrentAddPop(t *testing.T) {
 		}
 	}
 }
+
+// A key marked part of the initial list while it is processed (Resync
+// before the first Replace) counts once its queued deltas are processed,
+// not when the earlier batch finishes.
+func TestInitialMarkWhileBusy(t *testing.T) {
+	f := newFIFO(t, deltafifo.Options[*obj]{KnownObjects: literal{mk("a", 1)}})
+	must(t, f.Resync())
+	must(t, f.Pop(context.Background(), func(ds deltas, initial bool) error {
+		if initial {
+			t.Error("a Resync delta popped as part of the initial list")
+		}
+		return f.Replace(nil, "1") // a is known but not listed: a tombstone, initial
+	}))
+	if f.HasSynced() {
+		t.Fatal("HasSynced before the initial list's tombstone was processed")
+	}
+	got, initial := pop(t, f)
+	if diff := cmp.Diff(deltas{tomb(mk("a", 1))}, got); diff != "" || !initial {
+		t.Fatalf("tombstone (-want +got):\n%s\ninitial=%v", diff, initial)
+	}
+	if !f.HasSynced() {
+		t.Fatal("not HasSynced after the initial list was processed")
+	}
+}

@@ -45,7 +45,7 @@ func (f *FIFO[T]) Pop(ctx context.Context, process ProcessFunc[T]) error {
 	s.busy = true
 	deltas, initial := s.deltas, s.initial
 	s.deltas = nil
-	f.busy = append(f.busy, inflight[T]{s, deltas})
+	f.busy = append(f.busy, inflight[T]{s, deltas, initial})
 	f.mu.Unlock()
 
 	done := false
@@ -92,9 +92,10 @@ func (f *FIFO[T]) finish(s *slot[T], err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var popped Deltas[T]
+	var initial bool
 	for i, b := range f.busy {
 		if b.s == s {
-			popped = b.popped
+			popped, initial = b.popped, b.initial
 			last := len(f.busy) - 1
 			f.busy[i] = f.busy[last]
 			f.busy[last] = inflight[T]{}
@@ -110,7 +111,10 @@ func (f *FIFO[T]) finish(s *slot[T], err error) {
 			merged = appendDelta(merged, d, f.compress)
 		}
 		s.deltas = merged
-	} else if s.initial {
+	} else if initial {
+		// Only a popped batch of the initial list counts. A slot marked
+		// initial while busy (by a first Replace during the processing of a
+		// key queued by Resync) keeps its mark for its queued deltas.
 		s.initial = false
 		f.initialLeft--
 		f.lockedCheckSynced()
