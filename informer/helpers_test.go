@@ -6,13 +6,14 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/controlloop/controlloop"
 	"github.com/controlloop/controlloop/informer"
 	"github.com/controlloop/controlloop/memstore"
-	"github.com/controlloop/controlloop/reflector"
 	"go.uber.org/goleak"
 )
 
@@ -121,8 +122,7 @@ func (r *recorder) replay() map[string]string {
 	return state
 }
 
-func storeState(t testing.TB, s *memstore.Store[*Pod]) map[string]string {
-	t.Helper()
+func storeState(s *memstore.Store[*Pod]) map[string]string {
 	state := map[string]string{}
 	for k, p := range s.All() {
 		state[k.String()] = p.ResourceVersion
@@ -138,4 +138,8 @@ func cacheState(inf *informer.Informer[*Pod]) map[string]string {
 	return state
 }
 
-var _ = reflector.Options{}
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func contextWithTimeout(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), d)
+}

@@ -44,7 +44,7 @@ func TestInitialListThenChanges(t *testing.T) {
 		if diff := cmp.Diff(want, rec.all()); diff != "" {
 			t.Errorf("events (-want +got):\n%s", diff)
 		}
-		if diff := cmp.Diff(storeState(t, s), cacheState(inf)); diff != "" {
+		if diff := cmp.Diff(storeState(s), cacheState(inf)); diff != "" {
 			t.Errorf("cache differs from store (-store +cache):\n%s", diff)
 		}
 		got, err := inf.Lister().Get(controlloop.Key{Namespace: "ns", Name: "a"})
