@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/controlloop/controlloop"
 	"github.com/controlloop/controlloop/indexer"
 	"k8s.io/client-go/tools/cache"
 )
@@ -90,6 +91,34 @@ func BenchmarkIndexerByIndex(b *testing.B) {
 			if got, _ := theirs.ByIndex(cache.NamespaceIndex, "ns-3"); len(got) != 500 {
 				b.Fatal(len(got))
 			}
+		}
+	})
+}
+
+// BenchmarkIndexerGet reads one object by key at 5000 keys; client-go's
+// listers build the "namespace/name" string for each call, so this does too.
+func BenchmarkIndexerGet(b *testing.B) {
+	list, ours, theirs := filledIndexers(b, 5000)
+	b.Run("impl=controlloop", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			o := list[i%len(list)]
+			if _, ok := ours.Get(controlloop.Key{Namespace: o.Namespace, Name: o.Name}); !ok {
+				b.Fatal("missing")
+			}
+			i++
+		}
+	})
+	b.Run("impl=clientgo", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			o := list[i%len(list)]
+			if _, ok, _ := theirs.GetByKey(o.Namespace + "/" + o.Name); !ok {
+				b.Fatal("missing")
+			}
+			i++
 		}
 	})
 }
