@@ -66,6 +66,7 @@ func BenchmarkBareQueue(b *testing.B) {
 			var processed atomic.Int64
 			q := workqueue.New(workqueue.Options[controlloop.Key]{})
 			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
 			b.ReportAllocs()
 			b.ResetTimer()
 			var wg sync.WaitGroup

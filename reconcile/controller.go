@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/controlloop/controlloop/informer"
 	"github.com/controlloop/controlloop/workqueue"
 )
 
@@ -118,30 +119,12 @@ func (c *Controller[R]) Run(ctx context.Context) error {
 }
 
 func (c *Controller[R]) waitForSync(ctx context.Context, synced []func() bool) error {
-	if len(synced) == 0 {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, c.opts.CacheSyncTimeout)
+	syncCtx, cancel := context.WithTimeout(ctx, c.opts.CacheSyncTimeout)
 	defer cancel()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		all := true
-		for _, f := range synced {
-			all = all && f()
-		}
-		if all {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return fmt.Errorf("%w (controller %s, after %v)", ErrCacheSyncTimeout, c.opts.Name, c.opts.CacheSyncTimeout)
-			}
-			return nil // Run's ctx ended: a clean stop
-		case <-tick.C:
-		}
+	if err := informer.WaitForCacheSync(syncCtx, synced...); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("%w (controller %s, after %v)", ErrCacheSyncTimeout, c.opts.Name, c.opts.CacheSyncTimeout)
 	}
+	return nil // synced, or Run's ctx ended: a clean stop
 }
 
 // runWorkers runs the workers until leadCtx ends. If leadership was lost,
