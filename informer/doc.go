@@ -1,0 +1,63 @@
+// Package informer keeps a local cache of the objects a source holds and
+// tells any number of handlers about every change: Kubernetes' shared
+// indexed informer, typed.
+//
+// An [Informer] wires a reflector (List, then Watch, relisting when its
+// version expires), a delta FIFO (one slot per object with its accumulated
+// changes) and an indexer (the cache, indexed by namespace and by your own
+// index functions). Changes are applied to the cache first, then handed to
+// each handler.
+//
+//	inf, err := informer.New[*Pod](store, informer.Options[*Pod]{})
+//	reg, err := inf.AddHandler(informer.HandlerFuncs[*Pod]{AddFunc: ...}, informer.HandlerOptions{})
+//	go inf.Run(ctx)
+//	err = informer.WaitForCacheSync(ctx, reg.HasSynced)
+//	pods := inf.Lister().ByNamespace("default")
+//
+// # Handlers
+//
+// A [Handler] receives OnAdd(obj, inInitialList), OnUpdate(old, new) and
+// OnDelete(obj, finalStateUnknown), always with a T. Each registered handler
+// has its own unbounded buffer and goroutine, so a slow or blocked handler
+// never delays the cache or the other handlers; its backlog shows in
+// [Registration.Pending], and [HandlerOptions.MaxBuffer] can bound it (then
+// the informer waits for the handler). A handler that panics is recovered,
+// logged and counted ([Registration.Panics]); the notification counts as
+// delivered.
+//
+// A handler added while the informer runs first receives an add, marked
+// initial, for every cached object. [Registration.HasSynced] reports when a
+// handler has received its whole initial list; [Registration.Remove] stops
+// it. [HandlerFuncs] adapts functions, and [FilteringHandler] narrows a
+// handler to the objects a filter accepts.
+//
+// Resync periods are per handler ([HandlerOptions.ResyncPeriod]): when one
+// is due, the cache is re-delivered to that handler as updates whose old and
+// new objects are the same version. A relist that finds an object unchanged
+// is delivered the same way, only to handlers whose resync is due.
+//
+// # Consistency
+//
+// After any sequence of changes, broken watches, expired versions and
+// failing lists, once the source is quiet and reachable, the cache equals
+// the source and replaying each handler's notifications yields the same
+// set; a deletion the informer missed while its watch was down reaches
+// handlers as a delete with finalStateUnknown. Property tests check this
+// against the in-memory store under random faults.
+//
+// Objects in the cache are shared with every reader and handler: never
+// modify one. [Options.Transform] may trim objects before they are cached;
+// it runs once per object delivered by the source.
+//
+// # Sharing
+//
+// A [Factory] shares one informer per object type and selector among the
+// controllers of a program. [Lister] reads the cache without locks: readers
+// never stall the informer's writes.
+//
+// # Lifecycle
+//
+// New and AddHandler start nothing. Run starts the reflector, the processing
+// loop, the resync timer and one goroutine per handler, and returns once
+// all of them have stopped after ctx ends. An informer runs once.
+package informer
