@@ -1,0 +1,65 @@
+package etcd
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/controlloop/controlloop"
+)
+
+// ElectorOptions configure an [Elector].
+type ElectorOptions struct {
+	// Prefix names the election: every candidate of one election uses the
+	// same prefix, under which each writes a key bound to its lease. A
+	// trailing "/" is ignored. Required: there is no default, so that two
+	// programs cannot share an election by accident.
+	Prefix string
+	// Identity is the value a candidate writes to its key, which
+	// [Elector.Leader] reports. It is not a secret. Defaults to the host
+	// name and the process ID, "host-1234".
+	Identity string
+	// TTL is the time to live of each candidate's lease: how long after a
+	// leader stops renewing it (a crash, a partition) another candidate may
+	// lead. etcd counts it in whole seconds: it is rounded up. Defaults to
+	// 10s.
+	TTL time.Duration
+	// Logger receives the elector's logs: terms won and lost at Info,
+	// retried failures at Warn. Defaults to [slog.Default].
+	Logger *slog.Logger
+}
+
+const defaultTTL = 10 * time.Second
+
+func (o ElectorOptions) validate() error {
+	p := strings.TrimRight(o.Prefix, "/")
+	switch {
+	case p == "":
+		return fmt.Errorf("etcd: %w: %T.Prefix is required (and must not be only slashes)", controlloop.ErrInvalid, o)
+	case o.TTL < 0:
+		return fmt.Errorf("etcd: %w: %T.TTL must not be negative, got %v", controlloop.ErrInvalid, o, o.TTL)
+	}
+	return nil
+}
+
+func (o ElectorOptions) withDefaults() ElectorOptions {
+	o.Prefix = strings.TrimRight(o.Prefix, "/")
+	if o.Identity == "" {
+		host, err := os.Hostname()
+		if err != nil || host == "" {
+			host = "unknown"
+		}
+		o.Identity = host + "-" + strconv.Itoa(os.Getpid())
+	}
+	if o.TTL == 0 {
+		o.TTL = defaultTTL
+	}
+	o.TTL = (o.TTL + time.Second - 1).Truncate(time.Second)
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}
