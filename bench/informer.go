@@ -1,0 +1,503 @@
+package bench
+
+import (
+	"context"
+	"log/slog"
+	"math"
+	"runtime"
+	"runtime/metrics"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/controlloop/controlloop"
+	"github.com/controlloop/controlloop/informer"
+	"github.com/controlloop/controlloop/memstore"
+	"github.com/controlloop/controlloop/reflector"
+)
+
+// Item is the object of the informer workloads: metadata and two small
+// fields. bench/clientgo mirrors it as a Kubernetes object with the same
+// fields and values, so that both informers are fed equivalent payloads.
+type Item struct {
+	controlloop.ObjectMeta
+	Phase    string
+	Replicas int64
+}
+
+// DeepCopy returns a copy of it, for stores that copy (memstore).
+func (it *Item) DeepCopy() *Item {
+	c := *it
+	return &c
+}
+
+// The informer workloads spread their objects over ItemNamespaces
+// namespaces; object i of n is named ItemName(i), lives in ItemNamespace(i)
+// and is listed at version ItemVersion(n, i, 0); its modified versions
+// v = 1, 2, ... are at ItemVersion(n, i, v), with phase ItemPhase(v) and
+// Replicas i+v.
+const ItemNamespaces = 10
+
+// ItemNamespace returns the namespace of object i.
+func ItemNamespace(i int) string { return "ns-" + strconv.Itoa(i%ItemNamespaces) }
+
+// ItemName returns the name of object i.
+func ItemName(i int) string { return "object-" + strconv.Itoa(i) }
+
+// ItemVersion returns the resource version of version v of object i of n:
+// "1".."n" for the listed objects, then increasing with v.
+func ItemVersion(n, i, v int) string { return strconv.Itoa(n*v + i + 1) }
+
+// ItemPhase returns the phase of version v of an object.
+func ItemPhase(v int) string {
+	if v == 0 {
+		return "Pending"
+	}
+	return "Running"
+}
+
+// NewItem returns version v of object i of n.
+func NewItem(n, i, v int) *Item {
+	return &Item{
+		ObjectMeta: controlloop.ObjectMeta{Namespace: ItemNamespace(i), Name: ItemName(i), ResourceVersion: ItemVersion(n, i, v)},
+		Phase:      ItemPhase(v),
+		Replicas:   int64(i + v),
+	}
+}
+
+// InformerSetup is what an [InformerImpl] prepares before the clock starts.
+type InformerSetup struct {
+	// Objects is how many objects the source lists: version 0 of each.
+	Objects int
+	// Versions is how many modified versions of each object Modify cycles
+	// through (prebuilt by static sources); 0 when nothing is modified.
+	Versions int
+}
+
+// Modification returns which object and version the ith modification
+// brings: objects in turn, each through versions 1..Versions, cyclically,
+// so that an object never receives the version it has.
+func (s InformerSetup) Modification(i int) (obj, version int) {
+	return i % s.Objects, (i/s.Objects)%max(s.Versions, 1) + 1
+}
+
+// InformerImpl is an informer implementation with its source, prepared once
+// per benchmark.
+type InformerImpl interface {
+	// Start builds a fresh informer over the source, with one handler that
+	// calls c.Inc for every notification, and runs it. It returns at once.
+	Start(b *testing.B, c *Counter) RunningInformer
+}
+
+// RunningInformer is a started informer, as the workloads drive it.
+type RunningInformer interface {
+	// HasSynced reports whether the informer and its handler have synced.
+	HasSynced() bool
+	// Modify makes the watch deliver the ith modification (see
+	// [InformerSetup.Modification]), waiting while the watch is full.
+	Modify(i int)
+	// ListNamespace lists namespace ns through the informer's typed lister
+	// and returns how many objects it holds.
+	ListNamespace(ns string) int
+	// Stop stops the informer and waits until it has returned.
+	Stop()
+}
+
+// NewInformerImpl prepares an implementation for a setup.
+type NewInformerImpl func(b *testing.B, setup InformerSetup) InformerImpl
+
+// InitialSync measures an informer's initial sync of n objects: build it
+// with one handler, run it, wait until the handler has received the n adds
+// and has synced, stop it. One op is one sync. It reports objects/s and
+// peak-MB: the largest heap in use during a sync (sampled every
+// millisecond), above the heap before it, after a GC.
+func InitialSync(b *testing.B, newImpl NewInformerImpl, n int) {
+	impl := newImpl(b, InformerSetup{Objects: n})
+	b.ReportAllocs()
+	var peak uint64
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		runtime.GC()
+		h := startHeapSampler()
+		c := NewCounter()
+		b.StartTimer()
+		inf := impl.Start(b, c)
+		c.WaitFor(b, int64(n))
+		waitSynced(b, inf)
+		inf.Stop()
+		b.StopTimer()
+		peak = max(peak, h.stop())
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "objects/s")
+	b.ReportMetric(float64(peak)/(1<<20), "peak-MB")
+}
+
+// EventThroughput measures a synced informer over n objects turning b.N
+// watch Modified events into handler notifications, while readers
+// goroutines list one namespace each through the lister in a loop. One op is
+// one event, from the source to the handler. It reports events/s and, with
+// readers, reads/s.
+func EventThroughput(b *testing.B, newImpl NewInformerImpl, n, readers int) {
+	impl := newImpl(b, InformerSetup{Objects: n, Versions: 2})
+	c := NewCounter()
+	inf := impl.Start(b, c)
+	defer inf.Stop()
+	c.WaitFor(b, int64(n))
+	waitSynced(b, inf)
+
+	var reads atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for r := range readers {
+		ns := ItemNamespace(r)
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if inf.ListNamespace(ns) == 0 {
+					panic("bench: namespace " + ns + " listed empty")
+				}
+				reads.Add(1)
+			}
+		})
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	reads.Store(0)
+	for i := range b.N {
+		inf.Modify(i)
+	}
+	c.WaitFor(b, int64(n+b.N))
+	b.StopTimer()
+	close(stop)
+	wg.Wait()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	if readers > 0 {
+		b.ReportMetric(float64(reads.Load())/b.Elapsed().Seconds(), "reads/s")
+	}
+}
+
+func waitSynced(b *testing.B, inf RunningInformer) {
+	deadline := time.Now().Add(time.Minute)
+	for !inf.HasSynced() {
+		if time.Now().After(deadline) {
+			b.Fatal("bench: informer did not sync within a minute")
+		}
+		time.Sleep(50 * time.Microsecond)
+	}
+}
+
+// Counter counts a handler's notifications. Its zero value is not usable:
+// create one with [NewCounter]. Inc may be called concurrently with WaitFor.
+type Counter struct {
+	n      atomic.Int64
+	target atomic.Int64  // the count WaitFor waits for; MaxInt64 when none
+	wake   chan struct{} // a token once n reaches target
+}
+
+// NewCounter returns a zero count.
+func NewCounter() *Counter {
+	c := &Counter{wake: make(chan struct{}, 1)}
+	c.target.Store(math.MaxInt64)
+	return c
+}
+
+// Inc counts one notification.
+func (c *Counter) Inc() {
+	if c.n.Add(1) >= c.target.Load() {
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Load returns the count.
+func (c *Counter) Load() int64 { return c.n.Load() }
+
+// WaitFor blocks, without spinning, until the count is at least n; it fails
+// b after a minute.
+func (c *Counter) WaitFor(b *testing.B, n int64) {
+	c.target.Store(n)
+	defer c.target.Store(math.MaxInt64)
+	t := time.NewTimer(time.Minute)
+	defer t.Stop()
+	for c.n.Load() < n {
+		select {
+		case <-c.wake:
+		case <-t.C:
+			b.Fatalf("bench: counted %d notifications in a minute, want %d", c.n.Load(), n)
+		}
+	}
+}
+
+// heapSampler records the largest heap in use (live and unswept objects)
+// while it runs.
+type heapSampler struct {
+	base uint64
+	peak atomic.Uint64
+	done chan struct{}
+	wg   sync.WaitGroup
+}
+
+const heapMetric = "/memory/classes/heap/objects:bytes"
+
+func heapInUse() uint64 {
+	s := []metrics.Sample{{Name: heapMetric}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+func startHeapSampler() *heapSampler {
+	h := &heapSampler{base: heapInUse(), done: make(chan struct{})}
+	h.wg.Go(func() {
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		for {
+			h.peak.Store(max(h.peak.Load(), heapInUse()))
+			select {
+			case <-h.done:
+				return
+			case <-t.C:
+			}
+		}
+	})
+	return h
+}
+
+// stop ends the sampling and returns the peak above the heap at the start.
+func (h *heapSampler) stop() uint64 {
+	close(h.done)
+	h.wg.Wait()
+	h.peak.Store(max(h.peak.Load(), heapInUse()))
+	return h.peak.Load() - min(h.base, h.peak.Load())
+}
+
+var quiet = slog.New(slog.DiscardHandler)
+
+// ControlloopInformer is controlloop's informer over a [StaticSource] that
+// lists prebuilt [Item]s and watches prebuilt modified versions of them.
+func ControlloopInformer(b *testing.B, setup InformerSetup) InformerImpl {
+	items := make([]*Item, setup.Objects)
+	for i := range items {
+		items[i] = NewItem(setup.Objects, i, 0)
+	}
+	mods := make([]*Item, setup.Objects*setup.Versions)
+	for j := range mods {
+		obj, v := setup.Modification(j)
+		mods[j] = NewItem(setup.Objects, obj, v)
+	}
+	return staticImpl{items: items, mods: mods}
+}
+
+type staticImpl struct {
+	items, mods []*Item
+}
+
+func (s staticImpl) Start(b *testing.B, c *Counter) RunningInformer {
+	src := NewStaticSource(s.items, ItemVersion(len(s.items), len(s.items)-1, 0), 1024)
+	r := startControlloop(b, src, c)
+	r.modify = func(i int) {
+		obj := s.mods[i%len(s.mods)]
+		ev := controlloop.Event[*Item]{Type: controlloop.Modified, Object: obj, ResourceVersion: obj.ResourceVersion}
+		if err := src.Send(context.Background(), ev); err != nil {
+			panic(err)
+		}
+	}
+	return r
+}
+
+// ControlloopMemstoreInformer is controlloop's informer over a memstore
+// holding the objects, the embedded default source: lists copy every
+// object out of the store, in pages of 500, and a modification is a store
+// Update that reaches the informer through the store's watch.
+func ControlloopMemstoreInformer(b *testing.B, setup InformerSetup) InformerImpl {
+	store, err := memstore.New[*Item](memstore.Options{HistorySize: 100_000, WatchBuffer: 100_000})
+	if err != nil {
+		b.Fatal(err)
+	}
+	current := make([]*Item, setup.Objects)
+	for i := range current {
+		obj := NewItem(setup.Objects, i, 0)
+		obj.ResourceVersion = "" // the store versions it
+		if current[i], err = store.Create(context.Background(), obj); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return &memstoreImpl{store: store, setup: setup, current: current}
+}
+
+type memstoreImpl struct {
+	store   *memstore.Store[*Item]
+	setup   InformerSetup
+	current []*Item // each object as last written; used by Modify's goroutine only
+}
+
+func (m *memstoreImpl) Start(b *testing.B, c *Counter) RunningInformer {
+	r := startControlloop(b, m.store, c)
+	r.modify = func(i int) {
+		obj, v := m.setup.Modification(i)
+		mod := *m.current[obj]
+		mod.Phase, mod.Replicas = ItemPhase(v), int64(obj+v)
+		updated, err := m.store.Update(context.Background(), &mod)
+		if err != nil {
+			panic(err)
+		}
+		m.current[obj] = updated
+	}
+	return r
+}
+
+type runningControlloop struct {
+	inf    *informer.Informer[*Item]
+	reg    *informer.Registration[*Item]
+	modify func(i int)
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func startControlloop(b *testing.B, lw controlloop.ListerWatcher[*Item], c *Counter) *runningControlloop {
+	inf, err := informer.New(lw, informer.Options[*Item]{Logger: quiet, Reflector: reflector.Options{Logger: quiet}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	reg, err := inf.AddHandler(informer.HandlerFuncs[*Item]{
+		AddFunc:    func(*Item, bool) { c.Inc() },
+		UpdateFunc: func(_, _ *Item) { c.Inc() },
+		DeleteFunc: func(*Item, bool) { c.Inc() },
+	}, informer.HandlerOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &runningControlloop{inf: inf, reg: reg, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		if err := inf.Run(ctx); err != nil {
+			panic(err)
+		}
+	}()
+	return r
+}
+
+func (r *runningControlloop) HasSynced() bool { return r.inf.HasSynced() && r.reg.HasSynced() }
+
+func (r *runningControlloop) Modify(i int) { r.modify(i) }
+
+func (r *runningControlloop) ListNamespace(ns string) int {
+	return len(r.inf.Lister().List(controlloop.Selector{Namespace: ns}))
+}
+
+func (r *runningControlloop) Stop() {
+	r.cancel()
+	<-r.done
+}
+
+// StaticSource is a [controlloop.ListerWatcher] for benchmarks: List returns
+// a fixed slice of objects (shared, not copied) at a fixed version, in one
+// page, whatever the options; Watch streams the events given to Send. It
+// does not filter by selector nor replay history: an event sent while a
+// watch ends may be lost, so use it where the watch lasts as long as the
+// benchmark. Its methods are safe for concurrent use.
+type StaticSource[T controlloop.Object] struct {
+	items  []T
+	rv     string
+	buffer int
+
+	w      atomic.Pointer[staticWatch[T]] // the newest watch
+	mu     sync.Mutex                     // protects opened
+	opened chan struct{}                  // closed when a watch opens
+}
+
+type staticWatch[T controlloop.Object] struct {
+	ch   chan controlloop.Event[T]
+	done chan struct{} // closed once the watch's context ends
+	send sync.RWMutex  // held shared by Send while it sends, exclusively to close ch
+}
+
+// NewStaticSource returns a source that lists items at version rv, and
+// whose watch channels hold up to buffer events.
+func NewStaticSource[T controlloop.Object](items []T, rv string, buffer int) *StaticSource[T] {
+	return &StaticSource[T]{items: items, rv: rv, buffer: buffer, opened: make(chan struct{})}
+}
+
+// List returns the items at the source's version.
+func (s *StaticSource[T]) List(ctx context.Context, _ controlloop.ListOptions) (controlloop.ListResult[T], error) {
+	if err := ctx.Err(); err != nil {
+		return controlloop.ListResult[T]{}, err
+	}
+	return controlloop.ListResult[T]{Items: s.items, ResourceVersion: s.rv}, nil
+}
+
+// Watch opens a watch that streams what Send is given from now on, until
+// ctx ends; its version is ignored.
+func (s *StaticSource[T]) Watch(ctx context.Context, _ controlloop.WatchOptions) (<-chan controlloop.Event[T], error) {
+	w := &staticWatch[T]{ch: make(chan controlloop.Event[T], s.buffer), done: make(chan struct{})}
+	context.AfterFunc(ctx, func() {
+		close(w.done)
+		w.send.Lock()
+		close(w.ch)
+		w.send.Unlock()
+	})
+	s.mu.Lock()
+	s.w.Store(w)
+	close(s.opened)
+	s.opened = make(chan struct{})
+	s.mu.Unlock()
+	return w.ch, nil
+}
+
+// Send hands ev to the current watch, waiting for one to be open and for
+// room in its channel, or until ctx ends.
+func (s *StaticSource[T]) Send(ctx context.Context, ev controlloop.Event[T]) error {
+	for {
+		if w := s.w.Load(); w != nil && w.trySend(ctx, ev) {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		s.mu.Lock()
+		w, opened := s.w.Load(), s.opened
+		s.mu.Unlock()
+		if w != nil && !w.ended() {
+			continue // a new watch opened meanwhile
+		}
+		select {
+		case <-opened:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (w *staticWatch[T]) ended() bool {
+	select {
+	case <-w.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// trySend sends ev unless the watch ends (or ctx does) first.
+func (w *staticWatch[T]) trySend(ctx context.Context, ev controlloop.Event[T]) bool {
+	w.send.RLock()
+	defer w.send.RUnlock()
+	if w.ended() {
+		return false
+	}
+	select {
+	case w.ch <- ev:
+		return true
+	case <-w.done:
+	case <-ctx.Done():
+	}
+	return false
+}
