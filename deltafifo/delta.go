@@ -88,6 +88,9 @@ func isRefresh(t DeltaType) bool { return t == Updated || t == Sync }
 //   - with compress, consecutive Updated and Sync deltas collapse into the
 //     newest object, typed Updated if either was.
 func appendDelta[T controlloop.Object](ds Deltas[T], d Delta[T], compress bool) Deltas[T] {
+	if ds == nil {
+		return Deltas[T]{d}
+	}
 	if n := len(ds); n > 0 {
 		last := ds[n-1]
 		if last.Type == Deleted && d.Type == Deleted {

@@ -13,9 +13,11 @@ import (
 // The zero Indexer is empty, keeps only [NamespaceIndex] and is ready to use;
 // [New] adds indexes. An Indexer must not be copied after first use.
 //
-// Writes are serialised; reads take no lock and never wait for a write, nor
-// a write for a read (see the package documentation). Objects handed in and
-// out are shared: neither the caller nor the indexer may modify them.
+// Writes are serialised. Reads hold no lock while they walk, so a writer
+// never waits for a reader; the first read after writes takes the writers'
+// mutex for an O(1) publication (see the package documentation). Objects
+// handed in and out are shared: neither the caller nor the indexer may
+// modify them.
 type Indexer[T controlloop.Object] struct {
 	mu    sync.Mutex // serialises writers and publication; held O(1) by readers, never for a walk
 	draft *state[T]  // guarded by mu: the writers' unpublished state, or nil
@@ -73,7 +75,8 @@ func New[T controlloop.Object](opts Options[T]) (*Indexer[T], error) {
 //
 // The error wraps [controlloop.ErrInvalid] for a nil object or an invalid
 // key, or is the error of an [IndexFunc]; the indexer is then unchanged.
-// Cost: O(1) and no lock wait for readers; see the package documentation.
+// Cost: O(1) for an Update that changes no index value, else O(log32 n)
+// (one path of the trie, changed in place between two reads).
 func (ix *Indexer[T]) Add(obj T) error { return ix.put(obj) }
 
 // Update stores obj, replacing any object with the same key, and moves it
