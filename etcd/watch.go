@@ -106,8 +106,8 @@ type watch[T controlloop.Object] struct {
 	opts     controlloop.WatchOptions
 	matchAll bool // no label selector
 	out      chan controlloop.Event[T]
-	// delivered is the revision up to which the consumer has been told
-	// everything: bookmarks below it are not sent.
+	// delivered is the revision of the last event sent: a bookmark is sent
+	// only if it brings the consumer further.
 	delivered int64
 }
 
@@ -126,7 +126,7 @@ func (w *watch[T]) run(ctx context.Context, in clientv3.WatchChan) {
 		}
 		if err := resp.Err(); err != nil {
 			if ctx.Err() == nil {
-				w.send(ctx, controlloop.Event[T]{Type: controlloop.Error, Err: fmt.Errorf("etcd: watch from revision %d: %w", w.delivered, mapErr(err))})
+				w.send(ctx, controlloop.Event[T]{Type: controlloop.Error, Err: fmt.Errorf("etcd: watch after revision %d: %w", w.delivered, mapErr(err))})
 			}
 			return
 		}
@@ -145,7 +145,10 @@ func (w *watch[T]) run(ctx context.Context, in clientv3.WatchChan) {
 				w.send(ctx, controlloop.Event[T]{Type: controlloop.Error, Err: fmt.Errorf("etcd: watch: %w", err)})
 				return
 			}
-			if ok && !w.send(ctx, out) {
+			if !ok {
+				continue // filtered out: a later bookmark covers it
+			}
+			if !w.send(ctx, out) {
 				return
 			}
 			w.delivered = ev.Kv.ModRevision
