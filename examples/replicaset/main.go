@@ -1,0 +1,117 @@
+// Command replicaset runs the control loop of the project's walk-through on
+// the embedded in-memory store: a ReplicaSet controller keeps a number of
+// Pods running, and a node agent starts them.
+//
+// With no flags it creates ReplicaSet nsA/rsA with 2 replicas, scales it to
+// 3, deletes a Pod and watches it be replaced, scales down to 1, prints the
+// final state and exits 0. The trace shows each event, each reconcile and
+// its decision, and how long each convergence took.
+//
+//	go run ./examples/replicaset
+//	go run ./examples/replicaset -replicas 5 -workers 4 -v
+//	go run ./examples/replicaset -metrics :9090   # then curl localhost:9090/metrics
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+
+	"github.com/controlloop/controlloop/examples/replicaset/controller"
+	"github.com/controlloop/controlloop/memstore"
+	"github.com/controlloop/controlloop/metrics"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "replicaset:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("replicaset", flag.ContinueOnError)
+	replicas := fs.Int("replicas", 2, "replicas to start with (the scenario then scales to one more, and down to 1)")
+	workers := fs.Int("workers", 1, "workers per controller")
+	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics at this address (e.g. :9090) and keep running until interrupted")
+	verbose := fs.Bool("v", false, "debug logs from the library")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *replicas < 1 || *workers < 1 {
+		return errors.New("-replicas and -workers must be at least 1")
+	}
+
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	reg := prometheus.NewRegistry()
+	m, err := metrics.NewControllerMetrics(reg)
+	if err != nil {
+		return err
+	}
+	rsStore, err := memstore.New[*controller.ReplicaSet](memstore.Options{})
+	if err != nil {
+		return err
+	}
+	podStore, err := memstore.New[*controller.Pod](memstore.Options{})
+	if err != nil {
+		return err
+	}
+	trace := controller.NewTracer(out)
+	sys, err := controller.New(controller.Backend{ReplicaSets: rsStore, Pods: podStore}, controller.Options{
+		Workers: *workers, Metrics: m, Logger: logger, Trace: trace,
+	})
+	if err != nil {
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	runCtx, stopSystem := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- sys.Run(runCtx) }()
+
+	scenario := controller.Scenario{Replicas: *replicas, Trace: trace}
+	if err := scenario.Run(ctx, sys, out); err != nil {
+		stopSystem()
+		return errors.Join(err, <-done)
+	}
+	if *metricsAddr != "" {
+		if err := serveMetrics(ctx, *metricsAddr, reg, out); err != nil {
+			stopSystem()
+			return errors.Join(err, <-done)
+		}
+	}
+	stopSystem()
+	return <-done
+}
+
+// serveMetrics serves /metrics until ctx ends (an interrupt).
+func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry, out io.Writer) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux}
+	fmt.Fprintf(out, "\nserving metrics at http://%s/metrics; interrupt to stop\n", ln.Addr())
+	go func() { <-ctx.Done(); _ = srv.Close() }()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
