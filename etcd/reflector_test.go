@@ -203,6 +203,10 @@ func TestReflectorSurvivesRestart(t *testing.T) {
 
 	// A cut connection (a network blip) is healed by the client alone.
 	e.srv.CutConnections()
+	eventually(t, wait, "the client to reconnect", func() bool {
+		_, err := e.client.Get(ctx, "/")
+		return err == nil
+	})
 	createPods(t, ctx, e.src, "ns", "c", 5)
 	eventually(t, wait, "convergence after a cut connection", func() bool { return converged(t, ctx, sink, e.src, controlloop.Selector{}) })
 }
