@@ -47,7 +47,12 @@ type Informer[T controlloop.Object] struct {
 	log       *slog.Logger
 	wake      chan struct{} // nudges the resync loop when handlers change
 
-	mu        sync.Mutex // protects the fields below; held while a change is distributed
+	mu sync.Mutex // protects the fields below; held while a change is distributed
+	// cached mirrors the indexer's content for the informer's own lookups.
+	// The indexer publishes its pending writes on every read, after which
+	// the next write copies its path through the trie: looking the old
+	// object up there before each write would make every write copy.
+	cached    map[controlloop.Key]T
 	regs      []*Registration[T]
 	state     runState
 	synced    bool
@@ -84,11 +89,12 @@ func New[T controlloop.Object](lw controlloop.ListerWatcher[T], opts Options[T])
 	if ropts.Logger == nil {
 		ropts.Logger = log
 	}
-	r, err := reflector.New(lw, reflector.Store[T](fifo), ropts)
+	inf := &Informer[T]{idx: idx, fifo: fifo, log: log, wake: make(chan struct{}, 1), cached: make(map[controlloop.Key]T)}
+	inf.reflector, err = reflector.New(lw, reflector.Store[T](fifo), ropts)
 	if err != nil {
 		return nil, err
 	}
-	return &Informer[T]{idx: idx, fifo: fifo, reflector: r, log: log, wake: make(chan struct{}, 1)}, nil
+	return inf, nil
 }
 
 // AddIndexers adds indexes to the cache. It fails once the cache holds
@@ -130,7 +136,7 @@ func (i *Informer[T]) AddHandler(h Handler[T], opts HandlerOptions) (*Registrati
 		return nil, ErrStopped
 	case running:
 		i.listeners.Go(r.run)
-		for _, obj := range i.idx.All() {
+		for _, obj := range i.cached {
 			r.enqueue(notification[T]{kind: addNotification, obj: obj, flag: true})
 		}
 		if i.synced {
@@ -213,28 +219,38 @@ func (i *Informer[T]) markSynced() {
 func (i *Informer[T]) process(deltas deltafifo.Deltas[T], inInitialList bool) error {
 	i.mu.Lock()
 	defer i.mu.Unlock()
+	if len(i.cached) == 0 {
+		// Likely a first list: size the map for the keys queued behind.
+		if n := i.fifo.Len(); n > 1024 {
+			i.cached = make(map[controlloop.Key]T, n+1)
+		}
+	}
 	for _, d := range deltas {
+		k := controlloop.KeyOf(d.Object)
 		if d.Type == deltafifo.Deleted {
 			if err := i.idx.Delete(d.Object); err != nil {
-				i.log.Error("informer: cache delete failed", "key", controlloop.KeyOf(d.Object), "err", err)
+				i.log.Error("informer: cache delete failed", "key", k, "err", err)
 				continue
 			}
+			delete(i.cached, k)
 			i.distribute(notification[T]{kind: deleteNotification, obj: d.Object, flag: d.FinalStateUnknown}, false)
 			continue
 		}
-		if old, ok := i.idx.Get(controlloop.KeyOf(d.Object)); ok {
+		if old, ok := i.cached[k]; ok {
 			if err := i.idx.Update(d.Object); err != nil {
-				i.log.Error("informer: cache update failed", "key", controlloop.KeyOf(d.Object), "err", err)
+				i.log.Error("informer: cache update failed", "key", k, "err", err)
 				continue
 			}
+			i.cached[k] = d.Object
 			unchanged := old.GetResourceVersion() == d.Object.GetResourceVersion()
 			i.distribute(notification[T]{kind: updateNotification, old: old, obj: d.Object}, unchanged)
 			continue
 		}
 		if err := i.idx.Add(d.Object); err != nil {
-			i.log.Error("informer: cache add failed", "key", controlloop.KeyOf(d.Object), "err", err)
+			i.log.Error("informer: cache add failed", "key", k, "err", err)
 			continue
 		}
+		i.cached[k] = d.Object
 		i.distribute(notification[T]{kind: addNotification, obj: d.Object, flag: inInitialList}, false)
 	}
 	return nil
