@@ -89,9 +89,14 @@ func New(b Backend, opts Options) (*System, error) {
 	if err != nil {
 		return nil, err
 	}
-	// A ReplicaSet is reconciled when its spec changes (its own status
-	// writes do not bring it back), and whenever one of its Pods changes.
-	if _, err := reconcile.Watch(rsCtl, rsInf, reconcile.ForObject[*ReplicaSet](), reconcile.GenerationChanged[*ReplicaSet]()); err != nil {
+	// A ReplicaSet is reconciled whenever it changes, and whenever one of
+	// its Pods does. That includes its own status writes: a reconcile
+	// compares the status it computes with the cached ReplicaSet, which
+	// may not yet show the previous reconcile's write, so it must see that
+	// write arrive to correct a skipped update. (Filtering with
+	// GenerationChanged here loses exactly that: a test caught it.) Such a
+	// reconcile finds nothing to do and writes nothing, so it cannot loop.
+	if _, err := reconcile.Watch(rsCtl, rsInf, reconcile.ForObject[*ReplicaSet](), reconcile.ResourceVersionChanged[*ReplicaSet]()); err != nil {
 		return nil, err
 	}
 	if _, err := reconcile.Watch(rsCtl, podInf, reconcile.ForOwner[*Pod]("ReplicaSet", true)); err != nil {
