@@ -240,7 +240,7 @@ func TestAdmissionDefaultsReplicas(t *testing.T) {
 		time.Sleep(time.Second)
 		e.checkPods(t, controlloop.Key{Namespace: "ns", Name: "x"}, 1)
 		for _, spec := range []controller.ReplicaSetSpec{
-			{Template: controller.PodTemplate{Labels: labels}},                                    // empty selector
+			{Template: controller.PodTemplate{Labels: labels}},                                        // empty selector
 			{Selector: labels, Template: controller.PodTemplate{Labels: map[string]string{"a": "b"}}}, // selector misses template
 		} {
 			_, err := e.sys.ReplicaSets.Create(context.Background(), &controller.ReplicaSet{ObjectMeta: controlloop.ObjectMeta{Namespace: "ns", Name: "y"}, Spec: spec})
