@@ -14,6 +14,7 @@ import (
 	"github.com/controlloop/controlloop/etcd/etcdtest"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/goleak"
+	"go.uber.org/zap"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -190,3 +191,6 @@ func storeVersions(t testing.TB, ctx context.Context, src *etcd.Source[*Pod], se
 func converged(t testing.TB, ctx context.Context, sink *mapSink, src *etcd.Source[*Pod], sel controlloop.Selector) bool {
 	return maps.Equal(sink.versions(), storeVersions(t, ctx, src, sel))
 }
+
+// quietZap is the logger of the etcd clients tests make by hand.
+func quietZap() *zap.Logger { return zap.NewNop() }

@@ -188,7 +188,9 @@ func TestReflectorSurvivesRestart(t *testing.T) {
 	ctx := testContext(t, 60*time.Second)
 	createPods(t, ctx, e.src, "ns", "a", 10)
 	r, sink, _ := runReflector(t, e.src, reflector.Options{})
-	eventually(t, wait, "initial sync", func() bool { return r.LastSyncResourceVersion() != "" && converged(t, ctx, sink, e.src, controlloop.Selector{}) })
+	eventually(t, wait, "initial sync", func() bool {
+		return r.LastSyncResourceVersion() != "" && converged(t, ctx, sink, e.src, controlloop.Selector{})
+	})
 
 	mutate(t, ctx, e.src) // possibly still in flight to the watcher
 	e.srv.Stop()

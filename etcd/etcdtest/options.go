@@ -24,11 +24,31 @@ type Options struct {
 	// false: data survives Stop and Start, and a crash of this process, but
 	// not one of the machine; writes are several times faster.
 	Fsync bool
+	// TLS, if not nil, makes etcd serve clients over TLS with these files:
+	// [Server.Endpoints] then start with "https://". Defaults to nil: plain
+	// HTTP.
+	TLS *TLSFiles
 	// Logger receives the server's logs and those of clients made by
 	// [Server.NewClient]. Defaults to none: etcd logs errors that are
 	// routine in tests (listeners closed by Stop); failures to start are
 	// returned by Start.
 	Logger *zap.Logger
+}
+
+// TLSFiles are the PEM files of a server that serves clients over TLS.
+type TLSFiles struct {
+	// CertFile and KeyFile are the server's certificate, valid for
+	// 127.0.0.1, and its key.
+	CertFile, KeyFile string
+	// CAFile holds the certificate authorities that sign client
+	// certificates, and that [Server.NewClient] trusts for the server's.
+	CAFile string
+	// ClientCertAuth makes the server require a client certificate signed
+	// by CAFile.
+	ClientCertAuth bool
+	// ClientCertFile and ClientKeyFile are the certificate that
+	// [Server.NewClient] presents, if any.
+	ClientCertFile, ClientKeyFile string
 }
 
 const defaultStartTimeout = 30 * time.Second
@@ -37,6 +57,10 @@ func (o Options) validate() error {
 	switch {
 	case o.ProgressNotifyInterval < 0:
 		return fmt.Errorf("etcdtest: %T.ProgressNotifyInterval must not be negative, got %v", o, o.ProgressNotifyInterval)
+	case o.TLS != nil && (o.TLS.CertFile == "" || o.TLS.KeyFile == ""):
+		return fmt.Errorf("etcdtest: %T.TLS needs CertFile and KeyFile", o)
+	case o.TLS != nil && o.TLS.ClientCertAuth && o.TLS.CAFile == "":
+		return fmt.Errorf("etcdtest: %T.TLS.ClientCertAuth needs CAFile", o)
 	case o.StartTimeout < 0:
 		return fmt.Errorf("etcdtest: %T.StartTimeout must not be negative, got %v", o, o.StartTimeout)
 	}

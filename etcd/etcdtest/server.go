@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
 )
@@ -60,7 +61,14 @@ func New(opts Options) (*Server, error) {
 
 // Endpoints returns the addresses clients dial: one, the proxy's, which
 // does not change when the server restarts.
-func (s *Server) Endpoints() []string { return []string{"http://" + s.proxy.addr()} }
+func (s *Server) Endpoints() []string { return []string{s.scheme() + "://" + s.proxy.addr()} }
+
+func (s *Server) scheme() string {
+	if s.opts.TLS != nil {
+		return "https"
+	}
+	return "http"
+}
 
 // Dir returns the data directory.
 func (s *Server) Dir() string { return s.dir }
@@ -109,8 +117,14 @@ func (s *Server) config() *embed.Config {
 	cfg.Name = "etcdtest"
 	cfg.Dir = s.dir
 	local := url.URL{Scheme: "http", Host: "127.0.0.1:0"}
-	cfg.ListenClientUrls = []url.URL{local}
-	cfg.AdvertiseClientUrls = []url.URL{{Scheme: "http", Host: s.proxy.addr()}}
+	cfg.ListenClientUrls = []url.URL{{Scheme: s.scheme(), Host: local.Host}}
+	cfg.AdvertiseClientUrls = []url.URL{{Scheme: s.scheme(), Host: s.proxy.addr()}}
+	if f := s.opts.TLS; f != nil {
+		cfg.ClientTLSInfo = transport.TLSInfo{
+			CertFile: f.CertFile, KeyFile: f.KeyFile,
+			TrustedCAFile: f.CAFile, ClientCertAuth: f.ClientCertAuth,
+		}
+	}
 	cfg.ListenPeerUrls = []url.URL{local}
 	cfg.AdvertisePeerUrls = []url.URL{local}
 	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
@@ -173,13 +187,23 @@ func (s *Server) Close() error {
 }
 
 // NewClient returns a client of the server, configured for tests: a short
-// dial timeout, and logs only at error level. The caller closes it.
+// dial timeout, Options.Logger, and with TLS, trust in Options.TLS.CAFile
+// and its client certificate. The caller closes it.
 func (s *Server) NewClient() (*clientv3.Client, error) {
-	return clientv3.New(clientv3.Config{
+	cfg := clientv3.Config{
 		Endpoints:   s.Endpoints(),
 		DialTimeout: 5 * time.Second,
 		Logger:      s.opts.Logger,
-	})
+	}
+	if f := s.opts.TLS; f != nil {
+		info := transport.TLSInfo{TrustedCAFile: f.CAFile, CertFile: f.ClientCertFile, KeyFile: f.ClientKeyFile}
+		t, err := info.ClientConfig()
+		if err != nil {
+			return nil, fmt.Errorf("etcdtest: client TLS: %w", err)
+		}
+		cfg.TLS = t
+	}
+	return clientv3.New(cfg)
 }
 
 // Errors returned by [Server] methods. Test for them with [errors.Is].
