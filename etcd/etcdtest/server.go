@@ -132,6 +132,7 @@ func (s *Server) config() *embed.Config {
 	cfg.ElectionMs = 100
 	cfg.UnsafeNoFsync = !s.opts.Fsync
 	cfg.EnableGRPCGateway = false
+	cfg.BcryptCost = 4 // bcrypt.MinCost: auth tests need no strong hashing
 	cfg.WatchProgressNotifyInterval = s.opts.ProgressNotifyInterval
 	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(s.opts.Logger)
 	return cfg
