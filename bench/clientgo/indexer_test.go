@@ -164,14 +164,21 @@ func BenchmarkIndexerBytesPerObject(b *testing.B) {
 
 // BenchmarkIndexerUpdateWithReaders measures writer throughput at 10k
 // objects while 10 goroutines list namespaces (ByIndex) without pause.
+// client-go's writer is so slow here that a time-based run can take
+// minutes on a loaded machine: run it with a fixed count, e.g.
+// -bench IndexerUpdateWithReaders/impl=clientgo -benchtime 2000x.
 func BenchmarkIndexerUpdateWithReaders(b *testing.B) {
 	list, ours, theirs := filledIndexers(b, 10_000)
 	run := func(b *testing.B, update func(*benchObj), read func(ns string)) {
 		stop := make(chan struct{})
-		var wg sync.WaitGroup
+		var wg, ready sync.WaitGroup
+		ready.Add(10)
 		for r := range 10 {
 			wg.Go(func() {
 				for i := 0; ; i++ {
+					if i == 1 {
+						ready.Done() // every reader is running before the clock starts
+					}
 					select {
 					case <-stop:
 						return
@@ -181,6 +188,7 @@ func BenchmarkIndexerUpdateWithReaders(b *testing.B) {
 				}
 			})
 		}
+		ready.Wait()
 		b.ReportAllocs()
 		i := 0
 		for b.Loop() {
