@@ -58,6 +58,9 @@ func (f *FIFO[T]) Replace(items []T, resourceVersion string) error {
 	// meanwhile): if that is all of them, no key is known only there and
 	// the walk over KnownObjects below can be skipped.
 	counter, counts := f.known.(interface{ Len() int })
+	if counts && counter.Len() > len(list) {
+		counts = false // some known key is unlisted: the walk is needed anyway
+	}
 	listedKnown := 0
 	for _, obj := range list {
 		k := controlloop.KeyOf(obj)
