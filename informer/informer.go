@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/controlloop/controlloop"
@@ -47,12 +48,12 @@ type Informer[T controlloop.Object] struct {
 	log       *slog.Logger
 	wake      chan struct{} // nudges the resync loop when handlers change
 
-	mu sync.Mutex // protects the fields below; held while a change is distributed
-	// cached mirrors the indexer's content for the informer's own lookups.
-	// The indexer publishes its pending writes on every read, after which
-	// the next write copies its path through the trie: looking the old
-	// object up there before each write would make every write copy.
-	cached    map[controlloop.Key]T
+	known     *known[T] // the objects processed by stage 1 (see pipeline.go)
+	pipe      *pipe[T]  // from stage 1 to stage 2
+	isSynced  atomic.Bool
+	sized     bool // known was sized for a first list; stage 1 only
+
+	mu        sync.Mutex // protects the fields below; held while a change is applied and distributed
 	regs      []*Registration[T]
 	state     runState
 	synced    bool
@@ -76,7 +77,8 @@ func New[T controlloop.Object](lw controlloop.ListerWatcher[T], opts Options[T])
 	if err != nil {
 		return nil, err
 	}
-	fifo, err := deltafifo.New(deltafifo.Options[T]{KnownObjects: idx, Transform: opts.Transform})
+	kn := &known[T]{m: make(map[controlloop.Key]T)}
+	fifo, err := deltafifo.New(deltafifo.Options[T]{KnownObjects: kn, Transform: opts.Transform})
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +91,7 @@ func New[T controlloop.Object](lw controlloop.ListerWatcher[T], opts Options[T])
 	if ropts.Logger == nil {
 		ropts.Logger = log
 	}
-	inf := &Informer[T]{idx: idx, fifo: fifo, log: log, wake: make(chan struct{}, 1), cached: make(map[controlloop.Key]T)}
+	inf := &Informer[T]{idx: idx, fifo: fifo, log: log, wake: make(chan struct{}, 1), known: kn, pipe: newPipe[T]()}
 	inf.reflector, err = reflector.New(lw, reflector.Store[T](fifo), ropts)
 	if err != nil {
 		return nil, err
@@ -107,7 +109,7 @@ func (i *Informer[T]) AddIndexers(indexers indexer.Indexers[T]) error {
 func (i *Informer[T]) Lister() Lister[T] { return Lister[T]{idx: i.idx} }
 
 // HasSynced reports whether the cache holds the source's first list.
-func (i *Informer[T]) HasSynced() bool { return i.fifo.HasSynced() }
+func (i *Informer[T]) HasSynced() bool { return i.isSynced.Load() }
 
 // LastSyncResourceVersion returns the newest resource version the informer
 // has seen.
@@ -136,7 +138,7 @@ func (i *Informer[T]) AddHandler(h Handler[T], opts HandlerOptions) (*Registrati
 		return nil, ErrStopped
 	case running:
 		i.listeners.Go(r.run)
-		for _, obj := range i.cached {
+		for _, obj := range i.idx.All() {
 			r.enqueue(notification[T]{kind: addNotification, obj: obj, flag: true})
 		}
 		if i.synced {
@@ -179,10 +181,13 @@ func (i *Informer[T]) Run(ctx context.Context) error {
 	wg.Go(func() {
 		select {
 		case <-i.fifo.Synced():
-			i.markSynced()
+			i.pipe.push(change[T]{synced: true})
 		case <-ctx.Done():
 		}
 	})
+	wg.Go(i.apply)
+	stopPipe := context.AfterFunc(ctx, i.pipe.close)
+	defer stopPipe()
 	for {
 		err := i.fifo.Pop(ctx, i.process)
 		if ctx.Err() != nil || errors.Is(err, deltafifo.ErrClosed) {
@@ -204,54 +209,48 @@ func (i *Informer[T]) Run(ctx context.Context) error {
 	return nil
 }
 
-func (i *Informer[T]) markSynced() {
-	i.mu.Lock()
-	defer i.mu.Unlock()
+func (i *Informer[T]) lockedMarkSynced() {
 	i.synced = true
+	i.isSynced.Store(true)
 	for _, r := range i.regs {
 		r.setSyncTarget()
 	}
 }
 
-// process applies one key's deltas to the cache and notifies the handlers,
-// in order. A cache write that fails (an index function's error) is logged
-// and its delta skipped: retrying could not make it succeed.
+// process is stage 1 (see pipeline.go): it resolves one key's deltas
+// against the objects processed before and hands the resulting changes, in
+// order, to the applier.
 func (i *Informer[T]) process(deltas deltafifo.Deltas[T], inInitialList bool) error {
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	if len(i.cached) == 0 {
+	if !i.sized {
 		// Likely a first list: size the map for the keys queued behind.
+		// (Not under known's lock: the FIFO calls known holding its own.)
+		i.sized = true
 		if n := i.fifo.Len(); n > 1024 {
-			i.cached = make(map[controlloop.Key]T, n+1)
+			i.known.mu.Lock()
+			if len(i.known.m) == 0 {
+				i.known.m = make(map[controlloop.Key]T, n+1)
+			}
+			i.known.mu.Unlock()
 		}
 	}
 	for _, d := range deltas {
 		k := controlloop.KeyOf(d.Object)
-		if d.Type == deltafifo.Deleted {
-			if err := i.idx.Delete(d.Object); err != nil {
-				i.log.Error("informer: cache delete failed", "key", k, "err", err)
-				continue
-			}
-			delete(i.cached, k)
-			i.distribute(notification[T]{kind: deleteNotification, obj: d.Object, flag: d.FinalStateUnknown}, false)
-			continue
+		var c change[T]
+		i.known.mu.Lock()
+		switch old, ok := i.known.m[k]; {
+		case d.Type == deltafifo.Deleted:
+			delete(i.known.m, k)
+			c.n = notification[T]{kind: deleteNotification, obj: d.Object, flag: d.FinalStateUnknown}
+		case ok:
+			i.known.m[k] = d.Object
+			c.n = notification[T]{kind: updateNotification, old: old, obj: d.Object}
+			c.resync = old.GetResourceVersion() == d.Object.GetResourceVersion()
+		default:
+			i.known.m[k] = d.Object
+			c.n = notification[T]{kind: addNotification, obj: d.Object, flag: inInitialList}
 		}
-		if old, ok := i.cached[k]; ok {
-			if err := i.idx.Update(d.Object); err != nil {
-				i.log.Error("informer: cache update failed", "key", k, "err", err)
-				continue
-			}
-			i.cached[k] = d.Object
-			unchanged := old.GetResourceVersion() == d.Object.GetResourceVersion()
-			i.distribute(notification[T]{kind: updateNotification, old: old, obj: d.Object}, unchanged)
-			continue
-		}
-		if err := i.idx.Add(d.Object); err != nil {
-			i.log.Error("informer: cache add failed", "key", k, "err", err)
-			continue
-		}
-		i.cached[k] = d.Object
-		i.distribute(notification[T]{kind: addNotification, obj: d.Object, flag: inInitialList}, false)
+		i.known.mu.Unlock()
+		i.pipe.push(c)
 	}
 	return nil
 }
