@@ -48,10 +48,10 @@ type Informer[T controlloop.Object] struct {
 	log       *slog.Logger
 	wake      chan struct{} // nudges the resync loop when handlers change
 
-	known     *known[T] // the objects processed by stage 1 (see pipeline.go)
-	pipe      *pipe[T]  // from stage 1 to stage 2
-	isSynced  atomic.Bool
-	sized     bool // known was sized for a first list; stage 1 only
+	known    *known[T] // the objects processed by stage 1 (see pipeline.go)
+	pipe     *pipe[T]  // from stage 1 to stage 2
+	isSynced atomic.Bool
+	sized    bool // known was sized for a first list; stage 1 only
 
 	mu        sync.Mutex // protects the fields below; held while a change is applied and distributed
 	regs      []*Registration[T]
