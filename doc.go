@@ -34,6 +34,8 @@
 //	workqueue    a deduplicating, delaying, rate-limited, prioritised work queue
 //	reconcile    the Reconciler interface and the Controller that runs workers over a workqueue
 //	metrics      Prometheus implementations of the workqueue and controller metrics
+//	admission    mutating and validating functions in front of any Client, as webhooks do
+//	examples/replicaset  the runnable ReplicaSet scale-up loop
 //
 // # Contracts every package relies on
 //
