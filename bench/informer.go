@@ -33,22 +33,8 @@ func (it *Item) DeepCopy() *Item {
 	return &c
 }
 
-// The informer workloads spread their objects over ItemNamespaces
-// namespaces; object i of n is named ItemName(i), lives in ItemNamespace(i)
-// and is listed at version ItemVersion(n, i, 0); its modified versions
-// v = 1, 2, ... are at ItemVersion(n, i, v), with phase ItemPhase(v) and
-// Replicas i+v.
-const ItemNamespaces = 10
-
-// ItemNamespace returns the namespace of object i.
-func ItemNamespace(i int) string { return "ns-" + strconv.Itoa(i%ItemNamespaces) }
-
 // ItemName returns the name of object i.
 func ItemName(i int) string { return "object-" + strconv.Itoa(i) }
-
-// ItemVersion returns the resource version of version v of object i of n:
-// "1".."n" for the listed objects, then increasing with v.
-func ItemVersion(n, i, v int) string { return strconv.Itoa(n*v + i + 1) }
 
 // ItemPhase returns the phase of version v of an object.
 func ItemPhase(v int) string {
@@ -58,22 +44,43 @@ func ItemPhase(v int) string {
 	return "Running"
 }
 
-// NewItem returns version v of object i of n.
-func NewItem(n, i, v int) *Item {
-	return &Item{
-		ObjectMeta: controlloop.ObjectMeta{Namespace: ItemNamespace(i), Name: ItemName(i), ResourceVersion: ItemVersion(n, i, v)},
-		Phase:      ItemPhase(v),
-		Replicas:   int64(i + v),
-	}
-}
-
-// InformerSetup is what an [InformerImpl] prepares before the clock starts.
+// InformerSetup is what an [InformerImpl] prepares before the clock starts:
+// objects i = 0..Objects-1, named ItemName(i), in namespace Namespace(i),
+// listed at version 0, and modified versions v = 1..Versions of each, with
+// resource version Version(i, v), phase ItemPhase(v) and Replicas i+v.
 type InformerSetup struct {
-	// Objects is how many objects the source lists: version 0 of each.
+	// Objects is how many objects the source lists.
 	Objects int
+	// Namespaces is how many namespaces the objects are spread over.
+	// Defaults to 10.
+	Namespaces int
 	// Versions is how many modified versions of each object Modify cycles
 	// through (prebuilt by static sources); 0 when nothing is modified.
 	Versions int
+}
+
+// Namespace returns the namespace of object i.
+func (s InformerSetup) Namespace(i int) string {
+	if s.Namespaces == 0 {
+		s.Namespaces = 10
+	}
+	return "ns-" + strconv.Itoa(i%s.Namespaces)
+}
+
+// Version returns the resource version of version v of object i:
+// "1".."Objects" for the listed objects, then increasing with v.
+func (s InformerSetup) Version(i, v int) string { return strconv.Itoa(s.Objects*v + i + 1) }
+
+// ListVersion returns the version of the list: that of its last object.
+func (s InformerSetup) ListVersion() string { return s.Version(s.Objects-1, 0) }
+
+// Item returns version v of object i.
+func (s InformerSetup) Item(i, v int) *Item {
+	return &Item{
+		ObjectMeta: controlloop.ObjectMeta{Namespace: s.Namespace(i), Name: ItemName(i), ResourceVersion: s.Version(i, v)},
+		Phase:      ItemPhase(v),
+		Replicas:   int64(i + v),
+	}
 }
 
 // Modification returns which object and version the ith modification
@@ -135,13 +142,15 @@ func InitialSync(b *testing.B, newImpl NewInformerImpl, n int) {
 	b.ReportMetric(float64(peak)/(1<<20), "peak-MB")
 }
 
-// EventThroughput measures a synced informer over n objects turning b.N
-// watch Modified events into handler notifications, while readers
+// EventThroughput measures a synced informer over setup's objects turning
+// b.N watch Modified events into handler notifications, while readers
 // goroutines list one namespace each through the lister in a loop. One op is
-// one event, from the source to the handler. It reports events/s and, with
-// readers, reads/s.
-func EventThroughput(b *testing.B, newImpl NewInformerImpl, n, readers int) {
-	impl := newImpl(b, InformerSetup{Objects: n, Versions: 2})
+// one event, from the source to the handler; at most maxInFlight events
+// wait in the informer. It reports events/s and, with readers, reads/s.
+func EventThroughput(b *testing.B, newImpl NewInformerImpl, setup InformerSetup, readers int) {
+	setup.Versions = 2
+	n := setup.Objects
+	impl := newImpl(b, setup)
 	c := NewCounter()
 	inf := impl.Start(b, c)
 	defer inf.Stop()
@@ -152,7 +161,7 @@ func EventThroughput(b *testing.B, newImpl NewInformerImpl, n, readers int) {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for r := range readers {
-		ns := ItemNamespace(r)
+		ns := setup.Namespace(r)
 		wg.Go(func() {
 			for {
 				select {
@@ -171,6 +180,11 @@ func EventThroughput(b *testing.B, newImpl NewInformerImpl, n, readers int) {
 	b.ResetTimer()
 	reads.Store(0)
 	for i := range b.N {
+		if i%256 == 0 && i >= maxInFlight {
+			// A source that never blocks (memstore) would otherwise run
+			// ahead until it drops the watch and the informer relists.
+			c.WaitFor(b, int64(n+i-maxInFlight))
+		}
 		inf.Modify(i)
 	}
 	c.WaitFor(b, int64(n+b.N))
@@ -182,6 +196,9 @@ func EventThroughput(b *testing.B, newImpl NewInformerImpl, n, readers int) {
 		b.ReportMetric(float64(reads.Load())/b.Elapsed().Seconds(), "reads/s")
 	}
 }
+
+// maxInFlight bounds the events EventThroughput lets wait in an informer.
+const maxInFlight = 4096
 
 func waitSynced(b *testing.B, inf RunningInformer) {
 	deadline := time.Now().Add(time.Minute)
@@ -224,6 +241,9 @@ func (c *Counter) Load() int64 { return c.n.Load() }
 // WaitFor blocks, without spinning, until the count is at least n; it fails
 // b after a minute.
 func (c *Counter) WaitFor(b *testing.B, n int64) {
+	if c.n.Load() >= n {
+		return
+	}
 	c.target.Store(n)
 	defer c.target.Store(math.MaxInt64)
 	t := time.NewTimer(time.Minute)
@@ -286,22 +306,23 @@ var quiet = slog.New(slog.DiscardHandler)
 func ControlloopInformer(b *testing.B, setup InformerSetup) InformerImpl {
 	items := make([]*Item, setup.Objects)
 	for i := range items {
-		items[i] = NewItem(setup.Objects, i, 0)
+		items[i] = setup.Item(i, 0)
 	}
 	mods := make([]*Item, setup.Objects*setup.Versions)
 	for j := range mods {
 		obj, v := setup.Modification(j)
-		mods[j] = NewItem(setup.Objects, obj, v)
+		mods[j] = setup.Item(obj, v)
 	}
-	return staticImpl{items: items, mods: mods}
+	return staticImpl{items: items, mods: mods, rv: setup.ListVersion()}
 }
 
 type staticImpl struct {
 	items, mods []*Item
+	rv          string
 }
 
 func (s staticImpl) Start(b *testing.B, c *Counter) RunningInformer {
-	src := NewStaticSource(s.items, ItemVersion(len(s.items), len(s.items)-1, 0), 1024)
+	src := NewStaticSource(s.items, s.rv, 1024)
 	r := startControlloop(b, src, c)
 	r.modify = func(i int) {
 		obj := s.mods[i%len(s.mods)]
@@ -324,7 +345,7 @@ func ControlloopMemstoreInformer(b *testing.B, setup InformerSetup) InformerImpl
 	}
 	current := make([]*Item, setup.Objects)
 	for i := range current {
-		obj := NewItem(setup.Objects, i, 0)
+		obj := setup.Item(i, 0)
 		obj.ResourceVersion = "" // the store versions it
 		if current[i], err = store.Create(context.Background(), obj); err != nil {
 			b.Fatal(err)

@@ -186,7 +186,7 @@ func (i *Informer[T]) Run(ctx context.Context) error {
 		}
 	})
 	wg.Go(i.apply)
-	stopPipe := context.AfterFunc(ctx, i.pipe.close)
+	stopPipe := context.AfterFunc(ctx, i.pipe.close) // also wakes a process waiting for room
 	defer stopPipe()
 	for {
 		err := i.fifo.Pop(ctx, i.process)
@@ -197,6 +197,7 @@ func (i *Informer[T]) Run(ctx context.Context) error {
 			i.log.Error("informer: processing a change failed", "err", err)
 		}
 	}
+	i.pipe.close()
 	wg.Wait()
 
 	i.mu.Lock()
