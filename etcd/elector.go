@@ -16,10 +16,10 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// Elector is a leader elector on etcd's concurrency.Election: candidates
-// queue in the order they campaigned (FIFO), each with a key bound to a
-// lease of Options.TTL that it keeps alive; the one whose key is oldest
-// leads. It implements the reconcile package's LeaderElector interface.
+// Elector is a leader elector with the protocol of etcd's
+// concurrency.Election: candidates queue in the order they campaigned
+// (FIFO), each with a key bound to a lease of Options.TTL that it keeps
+// alive; the one whose key is oldest leads. It implements the reconcile package's LeaderElector interface.
 //
 // A leader loses its term when its key disappears (its lease expired or was
 // revoked, or the key was deleted) or its lease can no longer be renewed;
@@ -104,62 +104,150 @@ func (e *Elector) Lead(ctx context.Context) (context.Context, error) {
 	}
 }
 
-// errTermLost means a campaign succeeded on a key that was gone by then.
+// errTermLost means a campaign's key vanished before it won.
 var errTermLost = errors.New("lease lost while campaigning")
 
 // campaign runs one campaign with a new session, and starts the term's
-// goroutine if it wins.
+// goroutine if it wins. It returns as soon as ctx ends, even if etcd does
+// not answer; a goroutine then revokes the campaign's lease.
+//
+// The protocol is concurrency.Election's, so that other clients of it (such
+// as etcdctl elect) take part in the same election: each candidate puts
+// <Prefix>/<lease ID in hex> bound to its lease, and leads once every key
+// created before its own is gone. It is written out here so that every step
+// respects ctx: Election.Campaign resigns on the client's context, which
+// blocks while etcd is unreachable.
 func (e *Elector) campaign(ctx context.Context) (context.Context, error) {
+	ttl := int64(e.opts.TTL / time.Second)
+	grant, err := e.client.Grant(ctx, ttl)
+	if err != nil {
+		return nil, fmt.Errorf("grant lease: %w", mapErr(err))
+	}
 	// The session outlives ctx: when ctx ends, the term's goroutine still
 	// needs it to resign.
 	session, err := concurrency.NewSession(e.client,
-		concurrency.WithTTL(int(e.opts.TTL/time.Second)),
+		concurrency.WithLease(grant.ID), concurrency.WithTTL(int(ttl)),
 		concurrency.WithContext(context.WithoutCancel(ctx)))
 	if err != nil {
+		e.revoke(grant.ID)
 		return nil, fmt.Errorf("new session: %w", err)
 	}
-	election := concurrency.NewElection(session, e.opts.Prefix)
 
-	// A lease lost while waiting ends the campaign, to start a new one.
-	cctx, cancel := context.WithCancel(ctx)
-	stop := context.AfterFunc(session.Ctx(), cancel)
-	err = election.Campaign(cctx, e.opts.Identity)
-	stop()
-	cancel()
-	if err == nil {
-		err = e.checkKey(ctx, election)
+	type won struct {
+		t   *term
+		err error
 	}
-	if err != nil {
-		e.closeSession(session)
-		return nil, err
+	result := make(chan won, 1)
+	e.wg.Go(func() {
+		// A lease lost while waiting ends the campaign, to start a new one.
+		cctx, cancel := context.WithCancel(ctx)
+		stop := context.AfterFunc(session.Ctx(), cancel)
+		t, err := e.run(cctx, session)
+		stop()
+		cancel()
+		if err == nil && ctx.Err() != nil {
+			err = ctx.Err() // won as the caller gave up: hand leadership on
+		}
+		if err != nil {
+			e.closeSession(session)
+			if session.Ctx().Err() != nil && ctx.Err() == nil {
+				err = fmt.Errorf("%w: %w", errTermLost, err)
+			}
+		}
+		result <- won{t, err}
+	})
+	var w won
+	select {
+	case w = <-result:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if w.err != nil {
+		return nil, w.err
 	}
 
-	t := &term{key: election.Key(), rev: election.Rev()}
+	t := w.t
 	leadCtx, end := context.WithCancel(context.WithValue(ctx, termKey{e}, t))
 	e.mu.Lock()
 	e.term = t
 	e.mu.Unlock()
 	e.log.Info("etcd: leading", "key", t.key, "revision", t.rev)
-	e.wg.Go(func() { e.hold(ctx, leadCtx, end, t, session, election) })
+	e.wg.Go(func() { e.hold(ctx, leadCtx, end, t, session) })
 	return leadCtx, nil
 }
 
-// checkKey verifies that a won campaign's key still exists: Campaign
-// returns once the older keys are gone, even if its own expired meanwhile.
-func (e *Elector) checkKey(ctx context.Context, election *concurrency.Election) error {
-	resp, err := e.client.Get(ctx, election.Key())
+// run puts the candidate's key and waits until every older key is gone.
+func (e *Elector) run(ctx context.Context, session *concurrency.Session) (*term, error) {
+	key := fmt.Sprintf("%s/%x", e.opts.Prefix, session.Lease())
+	resp, err := e.client.Txn(ctx).
+		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+		Then(clientv3.OpPut(key, e.opts.Identity, clientv3.WithLease(session.Lease()))).
+		Else(clientv3.OpGet(key)).
+		Commit()
 	if err != nil {
+		return nil, fmt.Errorf("put candidate key: %w", mapErr(err))
+	}
+	t := &term{key: key, rev: resp.Header.Revision}
+	if !resp.Succeeded { // unreachable: the lease is new
+		t.rev = resp.Responses[0].GetResponseRange().Kvs[0].CreateRevision
+	}
+	if err := e.waitOlder(ctx, t.rev-1); err != nil {
+		return nil, err
+	}
+	// The key may have gone with a lost lease while older ones went.
+	get, err := e.client.Get(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("check candidate key: %w", mapErr(err))
+	}
+	if len(get.Kvs) == 0 || get.Kvs[0].CreateRevision != t.rev {
+		return nil, errTermLost
+	}
+	return t, nil
+}
+
+// waitOlder waits until no key of the election was created at or before
+// revision maxRev: the candidates ahead in the queue have all left.
+func (e *Elector) waitOlder(ctx context.Context, maxRev int64) error {
+	opts := append(clientv3.WithLastCreate(), clientv3.WithMaxCreateRev(maxRev))
+	for {
+		resp, err := e.client.Get(ctx, e.opts.Prefix+"/", opts...)
+		if err != nil {
+			return fmt.Errorf("read older candidates: %w", mapErr(err))
+		}
+		if len(resp.Kvs) == 0 {
+			return nil
+		}
+		if err := e.waitDelete(ctx, string(resp.Kvs[0].Key), resp.Header.Revision); err != nil {
+			return err
+		}
+	}
+}
+
+// waitDelete waits until key is deleted after revision rev.
+func (e *Elector) waitDelete(ctx context.Context, key string, rev int64) error {
+	wctx, cancel := context.WithCancel(watchContext(ctx))
+	defer cancel()
+	var resp clientv3.WatchResponse
+	for resp = range e.client.Watch(wctx, key, clientv3.WithRev(rev+1), clientv3.WithFilterPut()) {
+		for _, ev := range resp.Events {
+			if ev.Type == mvccpb.DELETE {
+				return nil
+			}
+		}
+	}
+	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if len(resp.Kvs) == 0 || resp.Kvs[0].CreateRevision != election.Rev() {
-		return errTermLost
+	if err := resp.Err(); err != nil {
+		return fmt.Errorf("watch older candidate: %w", mapErr(err))
 	}
-	return nil
+	return errors.New("watch of older candidate ended")
 }
 
 // hold keeps a term until it is lost or ctx ends, then ends it: it clears
-// the term, cancels the lead context and resigns.
-func (e *Elector) hold(ctx, leadCtx context.Context, end context.CancelFunc, t *term, session *concurrency.Session, election *concurrency.Election) {
+// the term, cancels the lead context and revokes the lease, which deletes
+// the key, so that the next candidate leads at once.
+func (e *Elector) hold(ctx, leadCtx context.Context, end context.CancelFunc, t *term, session *concurrency.Session) {
 	reason := e.waitLoss(leadCtx, t, session)
 	e.mu.Lock()
 	if e.term == t {
@@ -168,14 +256,7 @@ func (e *Elector) hold(ctx, leadCtx context.Context, end context.CancelFunc, t *
 	e.mu.Unlock()
 	end()
 	if ctx.Err() != nil {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.cleanupTimeout())
-		err := election.Resign(rctx)
-		cancel()
-		if err != nil {
-			e.log.Warn("etcd: resign failed; the lease will expire", "key", t.key, "err", err)
-		} else {
-			e.log.Info("etcd: resigned", "key", t.key)
-		}
+		e.log.Info("etcd: resigning", "key", t.key)
 	} else {
 		e.log.Warn("etcd: lost leadership", "key", t.key, "reason", reason)
 	}
@@ -239,20 +320,28 @@ func (e *Elector) waitLoss(leadCtx context.Context, t *term, session *concurrenc
 
 // closeSession stops renewing the session's lease and revokes it, which
 // deletes the candidate's key, within a bounded time.
+// Revoking the lease is also how a leader resigns: its key goes with it.
 func (e *Elector) closeSession(session *concurrency.Session) {
 	session.Orphan()
+	e.revoke(session.Lease())
+}
+
+// revoke revokes a lease within a bounded time; if etcd cannot be reached,
+// the lease expires by itself.
+func (e *Elector) revoke(id clientv3.LeaseID) {
 	ctx, cancel := context.WithTimeout(context.Background(), e.cleanupTimeout())
 	defer cancel()
-	if _, err := e.client.Revoke(ctx, session.Lease()); err != nil {
+	if _, err := e.client.Revoke(ctx, id); err != nil {
 		e.log.Debug("etcd: revoke lease failed; it will expire", "err", err)
 	}
 }
 
 func (e *Elector) cleanupTimeout() time.Duration { return min(e.opts.TTL, 3*time.Second) }
 
-// Wait blocks until every term this elector won has ended and been given
-// up: call it after the contexts passed to Lead have ended to know that the
-// elector resigned and its goroutines have exited.
+// Wait blocks until every campaign and term of this elector has ended and
+// been given up: call it after the contexts passed to Lead have ended to
+// know that the elector resigned, revoked its leases (or gave up trying,
+// after min(TTL, 3s) each) and its goroutines have exited.
 func (e *Elector) Wait() { e.wg.Wait() }
 
 // Leading reports whether the elector holds a term, as far as it knows.

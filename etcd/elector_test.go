@@ -9,6 +9,7 @@ import (
 	"github.com/controlloop/controlloop"
 	"github.com/controlloop/controlloop/etcd"
 	"github.com/controlloop/controlloop/etcd/etcdtest"
+	"github.com/controlloop/controlloop/reconcile"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -251,3 +252,76 @@ func TestNewElectorRejectsBadOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestElectorSurvivesRestart: an etcd restart shorter than the TTL does not
+// depose the leader: its lease survives, its client reconnects and its
+// fenced writes still commit.
+func TestElectorSurvivesRestart(t *testing.T) {
+	e := newEnv(t, etcdtest.Options{})
+	a := newElector(t, e.client, "/election/restart", "a", 5*time.Second)
+	ctx := testContext(t, 30*time.Second)
+	leadA := lead(t, ctx, a)
+	if err := e.srv.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fenced := e.src.Fenced(a)
+	eventually(t, wait, "a fenced write after the restart", func() bool {
+		_, err := fenced.Create(leadA, pod("", "after-restart", nil))
+		if errors.Is(err, etcd.ErrNotLeader) {
+			t.Fatalf("deposed by a restart: %v", err)
+		}
+		return err == nil
+	})
+	select {
+	case <-leadA.Done():
+		t.Fatal("leadership lost across a short restart")
+	case <-time.After(500 * time.Millisecond):
+	}
+}
+
+// TestElectorLeadReturnsWhenEtcdIsDown: Lead returns when its context ends
+// even if etcd does not answer, and Wait returns within the cleanup bound.
+func TestElectorLeadReturnsWhenEtcdIsDown(t *testing.T) {
+	srv := etcdtest.Start(t, etcdtest.Options{})
+	c := srv.Client(t)
+	a := newElector(t, c, "/election/down", "a", 2*time.Second)
+	b := newElector(t, c, "/election/down", "b", 2*time.Second)
+	ctx := testContext(t, 30*time.Second)
+	actx, stopA := context.WithCancel(ctx)
+	defer stopA()
+	lead(t, actx, a)
+	bctx, stopB := context.WithCancel(ctx)
+	bLeads := campaign(bctx, b)
+	notYet(t, bLeads, 200*time.Millisecond)
+
+	srv.Stop()
+	t0 := time.Now()
+	stopB()
+	select {
+	case r := <-bLeads:
+		if !errors.Is(r.err, context.Canceled) {
+			t.Errorf("Lead: %v, want context.Canceled", r.err)
+		}
+		if d := r.at.Sub(t0); d > time.Second {
+			t.Errorf("Lead returned %v after its context ended", d)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Lead did not return after its context ended with etcd down")
+	}
+	// A new campaign with etcd down ends with its context too.
+	dctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	if r := <-campaign(dctx, b); !errors.Is(r.err, context.DeadlineExceeded) {
+		t.Errorf("Lead with etcd down: %v, want context.DeadlineExceeded", r.err)
+	}
+	stopA()
+	done := make(chan struct{})
+	go func() { a.Wait(); b.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Wait did not return with etcd down")
+	}
+}
+
+var _ reconcile.LeaderElector = (*etcd.Elector)(nil)
