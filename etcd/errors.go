@@ -1,7 +1,6 @@
 package etcd
 
 import (
-	"context"
 	"errors"
 	"fmt"
 
@@ -35,8 +34,6 @@ func mapErr(err error) error {
 		return fmt.Errorf("%w: %w", controlloop.ErrExpired, err)
 	case errors.Is(err, rpctypes.ErrFutureRev):
 		return fmt.Errorf("%w: %w", controlloop.ErrInvalid, err)
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return err
 	}
 	return err
 }
