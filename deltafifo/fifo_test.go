@@ -51,8 +51,11 @@ func TestCloseDrainsThenRefuses(t *testing.T) {
 		}
 	}
 	wantPops(t, f, deltas{d(added, mk("a", 1))}, deltas{d(added, mk("b", 2))})
-	if err := f.Pop(context.Background(), nil); !errors.Is(err, deltafifo.ErrClosed) {
+	if err := f.Pop(context.Background(), func(deltas, bool) error { return nil }); !errors.Is(err, deltafifo.ErrClosed) {
 		t.Errorf("Pop of a drained, closed FIFO: err = %v", err)
+	}
+	if err := f.Pop(context.Background(), nil); !errors.Is(err, controlloop.ErrInvalid) {
+		t.Errorf("Pop with a nil process: err = %v, want ErrInvalid", err)
 	}
 }
 

@@ -3,6 +3,7 @@ package deltafifo
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 
 	"github.com/controlloop/controlloop"
@@ -29,10 +30,14 @@ var errPanicked = errors.New("deltafifo: process function panicked")
 // error; a key of the initial list then still counts as not synced. A
 // process function that wants to drop a key after an error must return nil.
 //
-// Pop returns [ErrClosed] once the FIFO is closed and nothing is queued
+// Pop returns an error wrapping [controlloop.ErrInvalid] for a nil process,
+// [ErrClosed] once the FIFO is closed and nothing is queued
 // (keys queued before Close are still handed out), or ctx.Err() if ctx ends
 // while it waits. Several goroutines may Pop at once.
 func (f *FIFO[T]) Pop(ctx context.Context, process ProcessFunc[T]) error {
+	if process == nil {
+		return fmt.Errorf("deltafifo: Pop: %w: nil process function", controlloop.ErrInvalid)
+	}
 	f.mu.Lock()
 	if f.queue.len() == 0 {
 		if err := f.lockedWait(ctx); err != nil {
