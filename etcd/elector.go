@@ -19,25 +19,47 @@ import (
 // Elector is a leader elector with the protocol of etcd's
 // concurrency.Election: candidates queue in the order they campaigned
 // (FIFO), each with a key bound to a lease of Options.TTL that it keeps
-// alive; the one whose key is oldest leads. It implements the reconcile package's LeaderElector interface.
+// alive; the one whose key is oldest leads. It implements the reconcile
+// package's LeaderElector interface.
 //
-// A leader loses its term when its key disappears (its lease expired or was
-// revoked, or the key was deleted) or its lease can no longer be renewed;
-// its lead context is then cancelled. A leader cut off from etcd learns
-// this late: up to about TTL after the others may already lead. Writes that
-// must not happen after that go through [Source.Fenced], which etcd itself
-// refuses once the term is over.
+// One Elector is one candidate: concurrent Lead calls (the controllers of
+// one process) share its campaign and its term, so that a process leads
+// with all its controllers or with none. The term is given up once every
+// caller's context has ended.
+//
+// A term ends when its key disappears (its lease expired or was revoked, or
+// the key was deleted) or its lease can no longer be renewed; every lead
+// context is then cancelled. A leader cut off from etcd learns this late: up
+// to about TTL after the others may already lead. Writes that must not
+// happen after that go through [Source.Fenced], which etcd itself refuses
+// once the term is over.
 //
 // An Elector must be created with [NewElector]. Its methods are safe for
-// concurrent use; concurrent Lead calls campaign as separate candidates.
+// concurrent use.
 type Elector struct {
 	client *clientv3.Client
 	opts   ElectorOptions
 	log    *slog.Logger
-	wg     sync.WaitGroup // counts the goroutines that hold terms
+	wg     sync.WaitGroup // counts the goroutines that drive campaigns
 
-	mu   sync.Mutex // protects term
-	term *term      // the latest term won and not yet over, if any
+	mu  sync.Mutex // protects the fields below
+	cur *candidacy // the campaign or term under way, if any
+	// term is cur's term while it leads: the fallback of fenced writes.
+	term *term
+}
+
+// candidacy is one campaign and the term it may win, shared by the Lead
+// calls that joined it.
+type candidacy struct {
+	callers int                // Lead calls waiting or leading; guarded by Elector.mu
+	stop    context.CancelFunc // ends the campaign or term: every caller left
+	won     chan struct{}      // closed when leading; t is set before
+	over    chan struct{}      // closed when the campaign failed or the term ended
+	// overCtx is cancelled when over closes, for context.AfterFunc.
+	overCtx context.Context
+	setOver context.CancelFunc
+	t       *term
+	err     error // why the campaign failed for good, set before over closes
 }
 
 // term is one won election: the leader's key and its create revision,
@@ -65,51 +87,149 @@ func NewElector(client *clientv3.Client, opts ElectorOptions) (*Elector, error) 
 	return &Elector{client: client, opts: opts, log: opts.Logger.With("election", opts.Prefix, "identity", opts.Identity)}, nil
 }
 
-// Lead campaigns and blocks until this candidate leads, then returns a
-// context that is cancelled when the term ends: leadership was lost, or ctx
-// ended, in which case the elector resigns (deletes its key and revokes its
-// lease) so that the next candidate leads at once. The lead context carries
-// the term, so that fenced writes made under it (or under a context derived
-// from it, even through [context.WithoutCancel]) are refused by etcd once
-// that term is over.
+// Lead blocks until this candidate leads, then returns a context that is
+// cancelled when the term ends: leadership was lost, or ctx ended. Once the
+// contexts of all Lead calls sharing the term have ended, the elector
+// resigns (revokes its lease, which deletes its key), so that the next
+// candidate leads at once. The lead context carries the term, so that
+// fenced writes made under it (or under a context derived from it, even
+// through [context.WithoutCancel]) are refused by etcd once that term is
+// over.
 //
 // Failures to reach etcd while campaigning are logged and retried with
-// backoff. Lead returns an error only when ctx ends first (ctx.Err()) or
-// etcd refuses the campaign for good (permission denied).
+// backoff. Lead returns an error only when ctx ends first (ctx.Err(), at
+// once, whether or not etcd answers) or etcd refuses the campaign for good
+// (permission denied).
 func (e *Elector) Lead(ctx context.Context) (context.Context, error) {
-	delay := 100 * time.Millisecond
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		leadCtx, err := e.campaign(ctx)
-		if err == nil {
-			return leadCtx, nil
-		}
-		if ctx.Err() != nil {
+		c := e.join()
+		select {
+		case <-c.won:
+		case <-c.over:
+		case <-ctx.Done():
+			e.leave(c)
 			return nil, ctx.Err()
 		}
+		select {
+		case <-c.over: // failed, or a term that ended before this call saw it
+			e.leave(c)
+			if c.err != nil {
+				return nil, c.err
+			}
+			continue
+		default:
+		}
+		leadCtx, cancel := context.WithCancel(context.WithValue(ctx, termKey{e}, c.t))
+		stop := context.AfterFunc(c.overCtx, cancel)
+		context.AfterFunc(leadCtx, func() {
+			stop()
+			e.leave(c)
+		})
+		return leadCtx, nil
+	}
+}
+
+// join adds a caller to the candidacy under way, starting one if there is
+// none.
+func (e *Elector) join() *candidacy {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.cur == nil {
+		ctx, stop := context.WithCancel(context.Background())
+		c := &candidacy{stop: stop, won: make(chan struct{}), over: make(chan struct{})}
+		c.overCtx, c.setOver = context.WithCancel(context.Background())
+		e.cur = c
+		e.wg.Go(func() { e.drive(ctx, c) })
+	}
+	e.cur.callers++
+	return e.cur
+}
+
+// leave removes a caller from c; the last one out ends it.
+func (e *Elector) leave(c *candidacy) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c.callers--
+	if c.callers == 0 {
+		c.stop()
+		if e.cur == c {
+			e.cur = nil
+		}
+	}
+}
+
+// drive campaigns for c until it wins or ctx ends (every caller left),
+// retrying failures with backoff, then holds the term until it is lost or
+// ctx ends.
+func (e *Elector) drive(ctx context.Context, c *candidacy) {
+	var err error
+	defer func() {
+		e.mu.Lock()
+		if e.cur == c {
+			e.cur = nil
+		}
+		if e.term == c.t {
+			e.term = nil
+		}
+		c.err = err
+		close(c.over)
+		c.setOver()
+		e.mu.Unlock()
+	}()
+	delay := 100 * time.Millisecond
+	var session *concurrency.Session
+	for {
+		c.t, session, err = e.campaign(ctx)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			err = nil // every caller left: nothing to report
+			return
+		}
 		if permanent(err) {
-			return nil, fmt.Errorf("etcd: campaign in %s: %w", e.opts.Prefix, err)
+			err = fmt.Errorf("etcd: campaign in %s: %w", e.opts.Prefix, err)
+			return
 		}
 		e.log.Warn("etcd: campaign failed, retrying", "err", err, "delay", delay)
 		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil, ctx.Err()
+			err = nil
+			return
 		case <-t.C:
 		}
 		delay = min(2*delay, e.opts.TTL)
 	}
+
+	e.mu.Lock()
+	e.term = c.t
+	close(c.won)
+	e.mu.Unlock()
+	e.log.Info("etcd: leading", "key", c.t.key, "revision", c.t.rev)
+	reason := e.waitLoss(ctx, c.t, session)
+	e.mu.Lock()
+	if e.term == c.t {
+		e.term = nil // no fenced write may fall back on it any more
+	}
+	e.mu.Unlock()
+	if ctx.Err() != nil {
+		e.log.Info("etcd: resigning", "key", c.t.key)
+	} else {
+		e.log.Warn("etcd: lost leadership", "key", c.t.key, "reason", reason)
+	}
+	e.closeSession(session)
 }
 
 // errTermLost means a campaign's key vanished before it won.
 var errTermLost = errors.New("lease lost while campaigning")
 
-// campaign runs one campaign with a new session, and starts the term's
-// goroutine if it wins. It returns as soon as ctx ends, even if etcd does
-// not answer; a goroutine then revokes the campaign's lease.
+// campaign runs one campaign with a new session until it wins, fails or
+// ctx ends; on failure it revokes the session's lease.
 //
 // The protocol is concurrency.Election's, so that other clients of it (such
 // as etcdctl elect) take part in the same election: each candidate puts
@@ -117,63 +237,38 @@ var errTermLost = errors.New("lease lost while campaigning")
 // created before its own is gone. It is written out here so that every step
 // respects ctx: Election.Campaign resigns on the client's context, which
 // blocks while etcd is unreachable.
-func (e *Elector) campaign(ctx context.Context) (context.Context, error) {
+func (e *Elector) campaign(ctx context.Context) (*term, *concurrency.Session, error) {
 	ttl := int64(e.opts.TTL / time.Second)
 	grant, err := e.client.Grant(ctx, ttl)
 	if err != nil {
-		return nil, fmt.Errorf("grant lease: %w", mapErr(err))
+		return nil, nil, fmt.Errorf("grant lease: %w", mapErr(err))
 	}
-	// The session outlives ctx: when ctx ends, the term's goroutine still
-	// needs it to resign.
+	// The session's keepalive must not stop with ctx: a term ends by
+	// revoking the lease (closeSession), not by letting it lapse.
 	session, err := concurrency.NewSession(e.client,
 		concurrency.WithLease(grant.ID), concurrency.WithTTL(int(ttl)),
 		concurrency.WithContext(context.WithoutCancel(ctx)))
 	if err != nil {
 		e.revoke(grant.ID)
-		return nil, fmt.Errorf("new session: %w", err)
+		return nil, nil, fmt.Errorf("new session: %w", err)
 	}
-
-	type won struct {
-		t   *term
-		err error
+	// A lease lost while waiting ends the campaign, to start a new one.
+	cctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(session.Ctx(), cancel)
+	t, err := e.run(cctx, session)
+	stop()
+	cancel()
+	if err == nil && ctx.Err() != nil {
+		err = ctx.Err() // won as every caller left: hand leadership on
 	}
-	result := make(chan won, 1)
-	e.wg.Go(func() {
-		// A lease lost while waiting ends the campaign, to start a new one.
-		cctx, cancel := context.WithCancel(ctx)
-		stop := context.AfterFunc(session.Ctx(), cancel)
-		t, err := e.run(cctx, session)
-		stop()
-		cancel()
-		if err == nil && ctx.Err() != nil {
-			err = ctx.Err() // won as the caller gave up: hand leadership on
+	if err != nil {
+		e.closeSession(session)
+		if session.Ctx().Err() != nil && ctx.Err() == nil {
+			err = fmt.Errorf("%w: %w", errTermLost, err)
 		}
-		if err != nil {
-			e.closeSession(session)
-			if session.Ctx().Err() != nil && ctx.Err() == nil {
-				err = fmt.Errorf("%w: %w", errTermLost, err)
-			}
-		}
-		result <- won{t, err}
-	})
-	var w won
-	select {
-	case w = <-result:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, nil, err
 	}
-	if w.err != nil {
-		return nil, w.err
-	}
-
-	t := w.t
-	leadCtx, end := context.WithCancel(context.WithValue(ctx, termKey{e}, t))
-	e.mu.Lock()
-	e.term = t
-	e.mu.Unlock()
-	e.log.Info("etcd: leading", "key", t.key, "revision", t.rev)
-	e.wg.Go(func() { e.hold(ctx, leadCtx, end, t, session) })
-	return leadCtx, nil
+	return t, session, nil
 }
 
 // run puts the candidate's key and waits until every older key is gone.
@@ -242,25 +337,6 @@ func (e *Elector) waitDelete(ctx context.Context, key string, rev int64) error {
 		return fmt.Errorf("watch older candidate: %w", mapErr(err))
 	}
 	return errors.New("watch of older candidate ended")
-}
-
-// hold keeps a term until it is lost or ctx ends, then ends it: it clears
-// the term, cancels the lead context and revokes the lease, which deletes
-// the key, so that the next candidate leads at once.
-func (e *Elector) hold(ctx, leadCtx context.Context, end context.CancelFunc, t *term, session *concurrency.Session) {
-	reason := e.waitLoss(leadCtx, t, session)
-	e.mu.Lock()
-	if e.term == t {
-		e.term = nil
-	}
-	e.mu.Unlock()
-	end()
-	if ctx.Err() != nil {
-		e.log.Info("etcd: resigning", "key", t.key)
-	} else {
-		e.log.Warn("etcd: lost leadership", "key", t.key, "reason", reason)
-	}
-	e.closeSession(session)
 }
 
 // waitLoss blocks until the term ends and says why: leadCtx done (the
@@ -338,10 +414,10 @@ func (e *Elector) revoke(id clientv3.LeaseID) {
 
 func (e *Elector) cleanupTimeout() time.Duration { return min(e.opts.TTL, 3*time.Second) }
 
-// Wait blocks until every campaign and term of this elector has ended and
-// been given up: call it after the contexts passed to Lead have ended to
-// know that the elector resigned, revoked its leases (or gave up trying,
-// after min(TTL, 3s) each) and its goroutines have exited.
+// Wait blocks until the elector's campaign or term has ended and been
+// given up: call it after the contexts passed to Lead have ended to know
+// that the elector resigned, revoked its lease (or gave up trying, after
+// min(TTL, 3s)) and its goroutine has exited.
 func (e *Elector) Wait() { e.wg.Wait() }
 
 // Leading reports whether the elector holds a term, as far as it knows.

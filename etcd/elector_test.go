@@ -325,3 +325,43 @@ func TestElectorLeadReturnsWhenEtcdIsDown(t *testing.T) {
 }
 
 var _ reconcile.LeaderElector = (*etcd.Elector)(nil)
+
+// TestElectorSharesTermAmongCallers: the Lead calls of one elector (the
+// controllers of one process) share one candidacy: they lead together, and
+// the elector resigns only when the last of them is done.
+func TestElectorSharesTermAmongCallers(t *testing.T) {
+	srv := etcdtest.Start(t, etcdtest.Options{})
+	c := srv.Client(t)
+	a := newElector(t, c, "/election/shared", "a", 10*time.Second)
+	b := newElector(t, c, "/election/shared", "b", 10*time.Second)
+	ctx := testContext(t, 30*time.Second)
+
+	ctx1, stop1 := context.WithCancel(ctx)
+	ctx2, stop2 := context.WithCancel(ctx)
+	r1, r2 := campaign(ctx1, a), campaign(ctx2, a)
+	lead1, lead2 := <-r1, <-r2
+	if lead1.err != nil || lead2.err != nil {
+		t.Fatal(lead1.err, lead2.err)
+	}
+	resp, err := c.Get(ctx, "/election/shared/", clientv3.WithPrefix(), clientv3.WithCountOnly())
+	if err != nil || resp.Count != 1 {
+		t.Fatalf("candidate keys: %d %v, want one for both callers", resp.Count, err)
+	}
+	bLeads := campaign(ctx, b)
+	stop1()
+	waitDone(t, lead1.ctx, time.Second, "first caller")
+	notYet(t, bLeads, 300*time.Millisecond)
+	if lead2.ctx.Err() != nil || !a.Leading() {
+		t.Fatal("the second caller lost leadership when the first left")
+	}
+	stop2()
+	waitDone(t, lead2.ctx, time.Second, "second caller")
+	select {
+	case r := <-bLeads:
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a did not resign once both callers left")
+	}
+}
