@@ -163,66 +163,72 @@ func (e *Elector) leave(c *candidacy) {
 
 // drive campaigns for c until it wins or ctx ends (every caller left),
 // retrying failures with backoff, then holds the term until it is lost or
-// ctx ends.
+// ctx ends. The callers learn that the term is over before the elector
+// cleans up, which may wait for an unreachable etcd.
 func (e *Elector) drive(ctx context.Context, c *candidacy) {
-	var err error
-	defer func() {
-		e.mu.Lock()
-		if e.cur == c {
-			e.cur = nil
-		}
-		if e.term == c.t {
-			e.term = nil
-		}
-		c.err = err
-		close(c.over)
-		c.setOver()
-		e.mu.Unlock()
-	}()
+	t, session, err := e.campaignWithRetries(ctx)
+	if err != nil || t == nil {
+		e.end(c, err)
+		return
+	}
+	e.mu.Lock()
+	c.t = t
+	e.term = t
+	close(c.won)
+	e.mu.Unlock()
+	e.log.Info("etcd: leading", "key", t.key, "revision", t.rev)
+
+	reason := e.waitLoss(ctx, t, session)
+	e.end(c, nil)
+	if ctx.Err() != nil {
+		e.log.Info("etcd: resigning", "key", t.key)
+	} else {
+		e.log.Warn("etcd: lost leadership", "key", t.key, "reason", reason)
+	}
+	e.closeSession(session)
+}
+
+// end marks c over, with err if its campaign failed for good: every lead
+// context of its term is cancelled, and fenced writes no longer fall back
+// on its term.
+func (e *Elector) end(c *candidacy, err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.cur == c {
+		e.cur = nil
+	}
+	if c.t != nil && e.term == c.t {
+		e.term = nil
+	}
+	c.err = err
+	close(c.over)
+	c.setOver()
+}
+
+// campaignWithRetries campaigns until it wins (a term and its session), ctx
+// ends (nil, nil, nil) or the campaign fails for good.
+func (e *Elector) campaignWithRetries(ctx context.Context) (*term, *concurrency.Session, error) {
 	delay := 100 * time.Millisecond
-	var session *concurrency.Session
 	for {
-		c.t, session, err = e.campaign(ctx)
-		if err == nil {
-			break
-		}
-		if ctx.Err() != nil {
-			err = nil // every caller left: nothing to report
-			return
-		}
-		if permanent(err) {
-			err = fmt.Errorf("etcd: campaign in %s: %w", e.opts.Prefix, err)
-			return
+		t, session, err := e.campaign(ctx)
+		switch {
+		case err == nil:
+			return t, session, nil
+		case ctx.Err() != nil:
+			return nil, nil, nil // every caller left: nothing to report
+		case permanent(err):
+			return nil, nil, fmt.Errorf("etcd: campaign in %s: %w", e.opts.Prefix, err)
 		}
 		e.log.Warn("etcd: campaign failed, retrying", "err", err, "delay", delay)
-		t := time.NewTimer(delay)
+		timer := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():
-			t.Stop()
-			err = nil
-			return
-		case <-t.C:
+			timer.Stop()
+			return nil, nil, nil
+		case <-timer.C:
 		}
 		delay = min(2*delay, e.opts.TTL)
 	}
-
-	e.mu.Lock()
-	e.term = c.t
-	close(c.won)
-	e.mu.Unlock()
-	e.log.Info("etcd: leading", "key", c.t.key, "revision", c.t.rev)
-	reason := e.waitLoss(ctx, c.t, session)
-	e.mu.Lock()
-	if e.term == c.t {
-		e.term = nil // no fenced write may fall back on it any more
-	}
-	e.mu.Unlock()
-	if ctx.Err() != nil {
-		e.log.Info("etcd: resigning", "key", c.t.key)
-	} else {
-		e.log.Warn("etcd: lost leadership", "key", c.t.key, "reason", reason)
-	}
-	e.closeSession(session)
 }
 
 // errTermLost means a campaign's key vanished before it won.
@@ -339,55 +345,91 @@ func (e *Elector) waitDelete(ctx context.Context, key string, rev int64) error {
 	return errors.New("watch of older candidate ended")
 }
 
-// waitLoss blocks until the term ends and says why: leadCtx done (the
-// caller's ctx ended), the session's lease lost, or the key deleted.
-func (e *Elector) waitLoss(leadCtx context.Context, t *term, session *concurrency.Session) string {
-	from := t.rev + 1
+// waitLoss blocks until the term ends and says why: ctx done (every
+// caller left), the key deleted (the lease expired or was revoked), or the
+// lease not renewed for renewDeadline. The last gives up leadership before
+// etcd expires the lease, so that a leader cut off from etcd normally stops
+// before another can start; the fence covers the rest.
+func (e *Elector) waitLoss(ctx context.Context, t *term, session *concurrency.Session) string {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+
+	// A second listener of the session's keepalives, to see each renewal.
+	renewed, err := e.client.KeepAlive(ctx, session.Lease())
+	if err != nil {
+		renewed = nil // the session's end and the key's watch still tell
+	}
+	lost := make(chan string, 1)
+	wg.Go(func() { e.watchKey(ctx, t, lost) })
+	deadline := e.renewDeadline()
+	last := time.Now()
+	tick := time.NewTicker(deadline / 8)
+	defer tick.Stop()
 	for {
-		wctx, cancel := context.WithCancel(watchContext(leadCtx))
-		wch := e.client.Watch(wctx, t.key, clientv3.WithRev(from), clientv3.WithFilterPut())
-		reason := ""
-		for reason == "" {
-			select {
-			case <-leadCtx.Done():
-				reason = "context done"
-			case <-session.Done():
-				reason = "lease could not be renewed"
-			case resp, ok := <-wch:
-				switch {
-				case !ok || resp.Err() != nil:
-					reason = "retry" // watch again from where it stopped
-				default:
-					for _, ev := range resp.Events {
-						if ev.Type == mvccpb.DELETE {
-							reason = "key deleted (lease expired or revoked)"
-						}
-					}
-					from = resp.Header.Revision + 1
-				}
-			}
-		}
-		cancel()
-		if reason != "retry" {
-			return reason
-		}
-		if errors.Is(leadCtx.Err(), context.Canceled) {
-			return "context done"
-		}
-		// The watch failed (etcd unreachable, no leader, compacted): the
-		// session's keepalive decides whether the term survives; look again
-		// from a read of the key.
 		select {
-		case <-leadCtx.Done():
+		case <-ctx.Done():
 			return "context done"
 		case <-session.Done():
 			return "lease could not be renewed"
+		case reason := <-lost:
+			return reason
+		case resp, ok := <-renewed:
+			switch {
+			case !ok:
+				renewed = nil // the lease is gone or the client closed: session.Done follows
+			case resp != nil:
+				last = time.Now()
+			}
+		case <-tick.C:
+			if since := time.Since(last); since > deadline {
+				return fmt.Sprintf("lease not renewed for %v: gave up before etcd expires it", since.Round(time.Millisecond))
+			}
+		}
+	}
+}
+
+// renewDeadline is how long a leader goes on without a renewal of its
+// lease: two thirds of the TTL, as Kubernetes' leader election does.
+func (e *Elector) renewDeadline() time.Duration { return e.opts.TTL * 2 / 3 }
+
+// watchKey sends on lost once the term's key is deleted, and returns then
+// or when ctx ends. A failed watch is resumed; after a failure it checks the
+// key with a bounded read.
+func (e *Elector) watchKey(ctx context.Context, t *term, lost chan<- string) {
+	const gone = "key deleted (lease expired or revoked)"
+	from := t.rev + 1
+	for ctx.Err() == nil {
+		wctx, cancel := context.WithCancel(watchContext(ctx))
+		for resp := range e.client.Watch(wctx, t.key, clientv3.WithRev(from), clientv3.WithFilterPut()) {
+			if resp.Err() != nil {
+				break
+			}
+			for _, ev := range resp.Events {
+				if ev.Type == mvccpb.DELETE {
+					cancel()
+					lost <- gone
+					return
+				}
+			}
+			from = resp.Header.Revision + 1
+		}
+		cancel()
+		// The watch failed (etcd unreachable, no leader, compacted): look
+		// again from a read of the key.
+		select {
+		case <-ctx.Done():
+			return
 		case <-time.After(100 * time.Millisecond):
 		}
-		resp, err := e.client.Get(leadCtx, t.key)
+		rctx, cancel := context.WithTimeout(ctx, time.Second)
+		resp, err := e.client.Get(rctx, t.key)
+		cancel()
 		if err == nil {
 			if len(resp.Kvs) == 0 || resp.Kvs[0].CreateRevision != t.rev {
-				return "key deleted (lease expired or revoked)"
+				lost <- gone
+				return
 			}
 			from = resp.Header.Revision + 1
 		}

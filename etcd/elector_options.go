@@ -24,8 +24,9 @@ type ElectorOptions struct {
 	Identity string
 	// TTL is the time to live of each candidate's lease: how long after a
 	// leader stops renewing it (a crash, a partition) another candidate may
-	// lead. etcd counts it in whole seconds: it is rounded up. Defaults to
-	// 10s.
+	// lead. A leader whose lease goes unrenewed for two thirds of it gives
+	// up by itself, before etcd expires the lease. etcd counts it in whole
+	// seconds: it is rounded up. Defaults to 10s.
 	TTL time.Duration
 	// Logger receives the elector's logs: terms won and lost at Info,
 	// retried failures at Warn. Defaults to [slog.Default].

@@ -67,23 +67,35 @@ func waitDone(t testing.TB, ctx context.Context, d time.Duration, what string) {
 	}
 }
 
-// TestElectorFailover: the leader's process loses etcd (its client is
-// closed, so its lease is no longer renewed); the other candidate leads
-// within TTL + 1s.
+// TestElectorFailover: the leader is cut off from etcd by a network
+// partition (its requests hang, nothing is refused), so its lease is no
+// longer renewed: the other candidate leads within TTL + 1s. The old leader
+// cannot hear of it; it gives up by itself once its lease has gone
+// unrenewed for 2/3 of the TTL, normally before the other starts. Once the
+// partition heals, its fenced writes under the old term are refused.
 func TestElectorFailover(t *testing.T) {
 	const ttl = 2 * time.Second
 	srv := etcdtest.Start(t, etcdtest.Options{})
-	ca, err := srv.NewClient()
+	link, err := srv.NewLink()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ca.Close()
+	ca, err := clientv3.New(clientv3.Config{Endpoints: link.Endpoints(), DialTimeout: 5 * time.Second, Logger: quietZap()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ca.Close() })
 	cb := srv.Client(t)
 	a := newElector(t, ca, "/election/failover", "a", ttl)
 	b := newElector(t, cb, "/election/failover", "b", ttl)
 	ctx := testContext(t, 30*time.Second) // cancelled before the electors are waited for
+	srcA := newSource(t, ca).Fenced(a)
 
 	leadA := lead(t, ctx, a)
+	obj, err := srcA.Create(leadA, pod("", "x", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
 	bLeads := campaign(ctx, b)
 	notYet(t, bLeads, 300*time.Millisecond)
 	if got, err := b.Leader(ctx); err != nil || got != "a" {
@@ -91,23 +103,39 @@ func TestElectorFailover(t *testing.T) {
 	}
 
 	t0 := time.Now()
-	ca.Close()
-	waitDone(t, leadA, ttl+time.Second, "deposed leader")
+	link.Partition()
+	aLost := make(chan time.Duration, 1)
+	go func() { <-leadA.Done(); aLost <- time.Since(t0) }()
 	select {
 	case r := <-bLeads:
 		if r.err != nil {
 			t.Fatal(r.err)
 		}
 		d := r.at.Sub(t0)
-		t.Logf("failover took %v with TTL %v", d.Round(time.Millisecond), ttl)
+		t.Logf("failover: the other candidate led %v after the partition (TTL %v)", d.Round(time.Millisecond), ttl)
 		if d > ttl+time.Second {
 			t.Errorf("failover took %v, want at most TTL + 1s = %v", d, ttl+time.Second)
 		}
-	case <-time.After(ttl + 2*time.Second):
-		t.Fatalf("no new leader %v after the old one lost etcd", ttl+2*time.Second)
+	case <-time.After(ttl + 3*time.Second):
+		t.Fatalf("no new leader %v after the old one was partitioned", ttl+3*time.Second)
+	}
+	select {
+	case d := <-aLost:
+		t.Logf("the partitioned leader gave up %v after the partition", d.Round(time.Millisecond))
+		if d > ttl*2/3+time.Second {
+			t.Errorf("the partitioned leader gave up after %v, want at most 2/3 TTL + 1s", d)
+		}
+	case <-time.After(2*ttl + 2*time.Second):
+		t.Fatal("the partitioned leader never gave up")
 	}
 	if got, _ := b.Leader(ctx); got != "b" {
 		t.Errorf("Leader() = %q after failover, want b", got)
+	}
+
+	link.Heal()
+	obj.Spec = "late"
+	if _, err := srcA.Update(context.WithoutCancel(leadA), obj); !errors.Is(err, etcd.ErrNotLeader) {
+		t.Errorf("deposed leader's fenced write after the partition healed: %v, want ErrNotLeader", err)
 	}
 }
 

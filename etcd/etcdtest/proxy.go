@@ -2,9 +2,9 @@ package etcdtest
 
 import (
 	"errors"
-	"io"
 	"net"
 	"sync"
+	"time"
 )
 
 // proxy forwards TCP connections from a fixed loopback address to the
@@ -19,6 +19,9 @@ type proxy struct {
 	backend string     // address of the running server; "" while it is down
 	conns   map[net.Conn]struct{}
 	closed  bool
+	// paused holds back every byte, as a network partition would: nothing
+	// is delivered, nothing is refused.
+	paused bool
 }
 
 func newProxy() (*proxy, error) {
@@ -54,6 +57,33 @@ func (p *proxy) lockedCut() {
 		c.Close()
 	}
 	clear(p.conns)
+}
+
+// pause holds back every byte in both directions until resume, on the
+// open connections and on new ones.
+func (p *proxy) pause(on bool) {
+	p.mu.Lock()
+	p.paused = on
+	p.mu.Unlock()
+}
+
+// waitResumed blocks while the proxy is paused, and reports whether c may
+// still carry data (it was neither cut nor closed meanwhile).
+func (p *proxy) waitResumed(c net.Conn) bool {
+	for {
+		p.mu.Lock()
+		paused := p.paused
+		_, open := p.conns[c]
+		closed := p.closed
+		p.mu.Unlock()
+		if closed || !open {
+			return false
+		}
+		if !paused {
+			return true
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // close stops accepting, cuts every connection and waits for the proxy's
@@ -105,7 +135,21 @@ func (p *proxy) accept() {
 
 // pipe copies from src to dst until either fails, then closes both.
 func (p *proxy) pipe(dst, src net.Conn) {
-	_, _ = io.Copy(dst, src)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if !p.waitResumed(dst) {
+				break
+			}
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
 	p.mu.Lock()
 	delete(p.conns, dst)
 	delete(p.conns, src)

@@ -26,9 +26,10 @@ type Server struct {
 	ownDir bool // dir was created by New: Close removes it
 	proxy  *proxy
 
-	mu     sync.Mutex // protects etcd and closed; held through Start and Stop
+	mu     sync.Mutex // protects the fields below; held through Start and Stop
 	etcd   *embed.Etcd
 	closed bool
+	links  []*Link // more ways in, each a proxy of its own
 }
 
 // New returns a server that is not running yet: it opens the proxy's
@@ -105,7 +106,11 @@ func (s *Server) Start(ctx context.Context) error {
 		return ctx.Err()
 	}
 	s.etcd = e
-	s.proxy.setBackend(e.Clients[0].Addr().String())
+	addr := e.Clients[0].Addr().String()
+	s.proxy.setBackend(addr)
+	for _, l := range s.links {
+		l.p.setBackend(addr)
+	}
 	return nil
 }
 
@@ -153,6 +158,9 @@ func (s *Server) lockedStop() {
 		return
 	}
 	s.proxy.setBackend("")
+	for _, l := range s.links {
+		l.p.setBackend("")
+	}
 	s.etcd.Close()
 	s.etcd = nil
 }
@@ -167,6 +175,48 @@ func (s *Server) Restart(ctx context.Context) error {
 // would; the server keeps running and clients reconnect.
 func (s *Server) CutConnections() { s.proxy.cut() }
 
+// A Link is a way in to the server of its own: a proxy with its own
+// address, so that a test can cut or partition one client's connection
+// and leave the others alone. It follows the server across restarts and
+// closes with it.
+type Link struct {
+	s *Server
+	p *proxy
+}
+
+// NewLink opens a new way in to the server, on a free port of 127.0.0.1.
+func (s *Server) NewLink() (*Link, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	p, err := newProxy()
+	if err != nil {
+		return nil, fmt.Errorf("etcdtest: listen: %w", err)
+	}
+	if s.etcd != nil {
+		p.setBackend(s.etcd.Clients[0].Addr().String())
+	}
+	l := &Link{s: s, p: p}
+	s.links = append(s.links, l)
+	return l, nil
+}
+
+// Endpoints returns the link's address, for a client.
+func (l *Link) Endpoints() []string { return []string{l.s.scheme() + "://" + l.p.addr()} }
+
+// Cut closes the link's open connections, as a network blip would.
+func (l *Link) Cut() { l.p.cut() }
+
+// Partition holds back every byte through the link, both ways, on open
+// connections and new ones, as a network partition would: requests hang,
+// nothing is refused. Heal ends it.
+func (l *Link) Partition() { l.p.pause(true) }
+
+// Heal ends a Partition: the bytes held back are delivered.
+func (l *Link) Heal() { l.p.pause(false) }
+
 // Close stops etcd and the proxy and removes the data directory if New
 // created it. Every goroutine of the server has ended when it returns. A
 // closed Server cannot be started again; Close is idempotent.
@@ -179,6 +229,9 @@ func (s *Server) Close() error {
 	s.closed = true
 	s.lockedStop()
 	s.proxy.close()
+	for _, l := range s.links {
+		l.p.close()
+	}
 	if s.ownDir {
 		if err := os.RemoveAll(s.dir); err != nil {
 			return fmt.Errorf("etcdtest: remove data directory: %w", err)
