@@ -70,18 +70,25 @@
 //
 // # Leader election and fencing
 //
-// [Elector] implements the reconcile package's LeaderElector: Lead blocks
-// until this candidate leads and returns a context cancelled when
-// leadership is lost or the caller's context ends (then the elector
-// resigns, and the next candidate in line leads within milliseconds). A
-// leader that crashes or is cut off from etcd is replaced once its lease
-// expires: after Options.TTL, measured at about TTL + 0.2s with a 2s TTL.
+// [Elector] implements the reconcile package's LeaderElector with the
+// protocol of etcd's concurrency.Election (FIFO candidates, each key bound
+// to a lease of ElectorOptions.TTL). One Elector is one candidate: the
+// Lead calls of all the controllers of a process share its term, so a
+// process leads with all of them or none. Lead blocks until the candidate
+// leads and returns a context cancelled when the term ends; once every
+// caller's context has ended, the elector resigns (revokes its lease) and
+// the next candidate leads within milliseconds.
 //
-// A deposed leader learns of its loss late: its lease expires on the
-// server before its client gives up renewing it. Writes made through
-// [Source.Fenced] carry the election key's create revision as a condition
-// of their transaction, so etcd refuses them ([ErrNotLeader]) as soon as
-// another candidate can lead, whatever the old leader believes.
+// A leader that crashes or is cut off from etcd is replaced once etcd
+// expires its lease, about TTL after its last renewal (measured: 2.1s with
+// a 2s TTL, under a network partition). The cut-off leader cannot hear of
+// it; it gives up by itself once its lease has gone unrenewed for 2/3 of
+// the TTL (measured: 1.0-1.2s with a 2s TTL), normally before the other
+// starts. Clocks and long pauses (a stopped process, a swapped-out host)
+// can defeat that, so writes that must not outlive the term go through
+// [Source.Fenced]: each carries the election key's create revision as a
+// condition of its transaction, and etcd refuses it ([ErrNotLeader]) once
+// the term is over, whatever the old leader believes.
 //
 // # Connection, TLS and credentials
 //
@@ -95,9 +102,10 @@
 //
 // A Source holds no mutable state: all its methods are safe for concurrent
 // use, and each open watch runs one goroutine that ends when the watch's
-// context is done. An Elector's methods are safe for concurrent use; each
-// term it wins runs one goroutine until the term ends, and [Elector.Wait]
-// waits for them.
+// context is done. An Elector's methods are safe for concurrent use; while
+// Lead calls are under way it runs one goroutine (two while it leads),
+// which end once every caller's context has ended and the elector has let
+// go of etcd; [Elector.Wait] waits for them.
 //
 // # Testing
 //
