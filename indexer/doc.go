@@ -55,15 +55,17 @@
 //
 // # Cost
 //
-// Measured side by side with client-go v0.37 in bench/clientgo (2 shared
-// cores; benchstat of 6 runs; ratios are what the package promises, the
-// absolute times vary with the machine):
+// Measured side by side with client-go v0.37 in bench/clientgo (2 cores
+// shared with other work, so single figures swing by tens of percent;
+// benchstat medians of 6 interleaved runs):
 //
-//	Update, 5000 keys, namespace index   ~95 ns, 1 alloc    client-go ~280 ns, 3 allocs
-//	Add+Delete, 5000 keys                ~500 ns, 2 allocs  client-go ~590 ns, 4 allocs
-//	ByIndex(namespace) of 500 objects    ~6 µs              client-go ~18 µs
-//	heap per cached object, 10k objects  ~116 B             client-go ~136 B
-//	Update with 10 namespace readers     >1M writes/s       client-go ~3.4k writes/s
+//	                                      controlloop        client-go          ratio
+//	Update, 5000 keys, namespace index    90 ns, 1 alloc     287 ns, 3 allocs   3.2x
+//	Add+Delete, 5000 keys                 465 ns, 2 allocs   590 ns, 4 allocs   1.3x
+//	Get by key, 5000 keys                 37 ns, 0 allocs    67 ns, 1 alloc     1.8x
+//	ByIndex(namespace), 500 of 5000       4.8 µs             20.8 µs            4.3x
+//	heap per cached object, 10k objects   116 B              136 B              -15%
+//	Update with 10 namespace readers      2.2M writes/s      3.0k writes/s      720x
 //
 // Get is O(log32 n); List, Keys and ByIndex allocate their result once;
 // All and ByIndexSeq walk without copying. Replace builds the new content
