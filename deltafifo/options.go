@@ -14,9 +14,9 @@ import (
 // object the FIFO no longer queues through, and to resync.
 //
 // It must change only through the consumer's process function, for the key
-// being processed. If it also has a method Len() int returning the number
-// of keys (as *indexer.Indexer does), Replace uses it to skip walking All
-// when every key it holds was listed.
+// being processed. If it also has methods Len() int (the number of keys)
+// and Has(controlloop.Key) bool, as *indexer.Indexer does, Replace uses
+// them to skip walking All when every key it holds was listed.
 type KnownObjects[T controlloop.Object] interface {
 	// Get returns the object with the key.
 	Get(key controlloop.Key) (T, bool)

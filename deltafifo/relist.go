@@ -57,7 +57,7 @@ func (f *FIFO[T]) Replace(items []T, resourceVersion string) error {
 	// (leaving out keys being processed, whose presence may change
 	// meanwhile): if that is all of them, no key is known only there and
 	// the walk over KnownObjects below can be skipped.
-	counter, counts := f.known.(interface{ Len() int })
+	counter, counts := f.known.(keyCounter)
 	if counts && counter.Len() > len(list) {
 		counts = false // some known key is unlisted: the walk is needed anyway
 	}
@@ -65,10 +65,8 @@ func (f *FIFO[T]) Replace(items []T, resourceVersion string) error {
 	for _, obj := range list {
 		k := controlloop.KeyOf(obj)
 		s := f.lockedQueue(k, Delta[T]{Type: action, Object: obj})
-		if counts && s.gen != gen && !s.busy {
-			if _, ok := f.known.Get(k); ok {
-				listedKnown++
-			}
+		if counts && s.gen != gen && !s.busy && counter.Has(k) {
+			listedKnown++
 		}
 		mark(s)
 	}
@@ -138,4 +136,11 @@ func (f *FIFO[T]) Resync() error {
 		}
 	}
 	return nil
+}
+
+// keyCounter is what a KnownObjects may also offer for Replace to check,
+// with a lookup per listed key, that it holds no unlisted key.
+type keyCounter interface {
+	Len() int
+	Has(controlloop.Key) bool
 }

@@ -133,6 +133,9 @@ func (m *indexerMachine) Get(t *rapid.T) {
 	if ok != wok || got != want {
 		t.Fatalf("Get(%v) = %v, %v; want %v, %v", k, got, ok, want, wok)
 	}
+	if has := m.ix.Has(k); has != wok {
+		t.Fatalf("Has(%v) = %v, want %v", k, has, wok)
+	}
 }
 
 func keysOf(objs []*thing) []string {
