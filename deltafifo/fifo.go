@@ -223,8 +223,9 @@ func (f *FIFO[T]) lockedNewSlot(k controlloop.Key) *slot[T] {
 // lockedRemove forgets slot s, which has no deltas and is not busy.
 func (f *FIFO[T]) lockedRemove(s *slot[T]) {
 	delete(f.items, s.key)
-	if !s.batched && len(f.free) < maxFree {
-		*s = slot[T]{}
+	batched := s.batched
+	*s = slot[T]{} // a batch outlives its slots: let go of their objects
+	if !batched && len(f.free) < maxFree {
 		f.free = append(f.free, s)
 	}
 }
