@@ -33,7 +33,7 @@ type FIFO[T controlloop.Object] struct {
 	closed      bool
 	free        []*slot[T] // recycled slots, at most maxFree
 	batch       []slot[T]  // slots allocated together by Replace, handed out from the front
-	batchDeltas []Delta[T] // room for the first delta of each batch slot
+	batchDeltas []Delta[T] // room for the first delta of each batch slot; pinned until every such slot is gone
 }
 
 // maxFree bounds the recycled slots kept for reuse.
