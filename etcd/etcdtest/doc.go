@@ -22,7 +22,10 @@
 // etcd, keeping its data; [Server.Start] resumes from it ([Server.Restart]
 // does both). Clients see errors meanwhile and reconnect by themselves.
 // [Server.CutConnections] cuts connections without stopping etcd, as a
-// network blip would. Compaction is done with the client (Compact).
+// network blip would. [Server.NewLink] gives one client a way in of its
+// own, which [Link.Cut] cuts and [Link.Partition] holds back (requests hang,
+// nothing is refused, as in a network partition) until [Link.Heal].
+// Compaction is done with the client (Compact).
 //
 // # Not for production
 //
