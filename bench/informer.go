@@ -142,12 +142,27 @@ func InitialSync(b *testing.B, newImpl NewInformerImpl, n int) {
 	b.ReportMetric(float64(peak)/(1<<20), "peak-MB")
 }
 
+// EventLoad is the load of [EventThroughput].
+type EventLoad struct {
+	// Readers is how many goroutines list a namespace each (reader r lists
+	// Namespace(r)) through the lister in a loop, meanwhile.
+	Readers int
+	// InFlight bounds the events sent and not yet handled: 10 is the shape
+	// of client-go's own BenchmarkSharedIndexInformer, where a writer waits
+	// for the handler. Defaults to 4096: enough to keep an informer busy, few
+	// enough that a source that never blocks (memstore) does not run so far
+	// ahead that it drops the watch and the informer relists.
+	InFlight int
+}
+
 // EventThroughput measures a synced informer over setup's objects turning
-// b.N watch Modified events into handler notifications, while readers
-// goroutines list one namespace each through the lister in a loop. One op is
-// one event, from the source to the handler; at most maxInFlight events
-// wait in the informer. It reports events/s and, with readers, reads/s.
-func EventThroughput(b *testing.B, newImpl NewInformerImpl, setup InformerSetup, readers int) {
+// b.N watch Modified events into handler notifications, under load. One op
+// is one event, from the source to the handler. It reports events/s, or,
+// with readers, writes/s and reads/s.
+func EventThroughput(b *testing.B, newImpl NewInformerImpl, setup InformerSetup, load EventLoad) {
+	if load.InFlight == 0 {
+		load.InFlight = 4096
+	}
 	setup.Versions = 2
 	n := setup.Objects
 	impl := newImpl(b, setup)
@@ -160,7 +175,7 @@ func EventThroughput(b *testing.B, newImpl NewInformerImpl, setup InformerSetup,
 	var reads atomic.Int64
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	for r := range readers {
+	for r := range load.Readers {
 		ns := setup.Namespace(r)
 		wg.Go(func() {
 			for {
@@ -179,11 +194,10 @@ func EventThroughput(b *testing.B, newImpl NewInformerImpl, setup InformerSetup,
 	b.ReportAllocs()
 	b.ResetTimer()
 	reads.Store(0)
+	step := min(256, load.InFlight)
 	for i := range b.N {
-		if i%256 == 0 && i >= maxInFlight {
-			// A source that never blocks (memstore) would otherwise run
-			// ahead until it drops the watch and the informer relists.
-			c.WaitFor(b, int64(n+i-maxInFlight))
+		if i%step == 0 && i >= load.InFlight {
+			c.WaitFor(b, int64(n+i-load.InFlight))
 		}
 		inf.Modify(i)
 	}
@@ -191,14 +205,13 @@ func EventThroughput(b *testing.B, newImpl NewInformerImpl, setup InformerSetup,
 	b.StopTimer()
 	close(stop)
 	wg.Wait()
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
-	if readers > 0 {
-		b.ReportMetric(float64(reads.Load())/b.Elapsed().Seconds(), "reads/s")
+	if load.Readers == 0 {
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		return
 	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "writes/s")
+	b.ReportMetric(float64(reads.Load())/b.Elapsed().Seconds(), "reads/s")
 }
-
-// maxInFlight bounds the events EventThroughput lets wait in an informer.
-const maxInFlight = 4096
 
 func waitSynced(b *testing.B, inf RunningInformer) {
 	deadline := time.Now().Add(time.Minute)
@@ -211,11 +224,13 @@ func waitSynced(b *testing.B, inf RunningInformer) {
 }
 
 // Counter counts a handler's notifications. Its zero value is not usable:
-// create one with [NewCounter]. Inc may be called concurrently with WaitFor.
+// create one with [NewCounter]. Inc may be called concurrently with WaitFor;
+// WaitFor must not be called concurrently.
 type Counter struct {
-	n      atomic.Int64
-	target atomic.Int64  // the count WaitFor waits for; MaxInt64 when none
-	wake   chan struct{} // a token once n reaches target
+	n       atomic.Int64
+	target  atomic.Int64  // the count WaitFor waits for; MaxInt64 when none
+	wake    chan struct{} // a token once n reaches target
+	timeout *time.Timer   // WaitFor's, reused
 }
 
 // NewCounter returns a zero count.
@@ -246,12 +261,16 @@ func (c *Counter) WaitFor(b *testing.B, n int64) {
 	}
 	c.target.Store(n)
 	defer c.target.Store(math.MaxInt64)
-	t := time.NewTimer(time.Minute)
-	defer t.Stop()
+	if c.timeout == nil {
+		c.timeout = time.NewTimer(time.Minute)
+	} else {
+		c.timeout.Reset(time.Minute)
+	}
+	defer c.timeout.Stop()
 	for c.n.Load() < n {
 		select {
 		case <-c.wake:
-		case <-t.C:
+		case <-c.timeout.C:
 			b.Fatalf("bench: counted %d notifications in a minute, want %d", c.n.Load(), n)
 		}
 	}

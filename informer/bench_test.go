@@ -25,12 +25,16 @@ func BenchmarkInitialSync100k(b *testing.B) {
 
 func BenchmarkEventThroughput(b *testing.B) {
 	for _, src := range benchSources {
-		b.Run(src.name, func(b *testing.B) { bench.EventThroughput(b, src.new, bench.InformerSetup{Objects: 10_000}, 0) })
+		b.Run(src.name, func(b *testing.B) {
+			bench.EventThroughput(b, src.new, bench.InformerSetup{Objects: 10_000}, bench.EventLoad{})
+		})
 	}
 }
 
 func BenchmarkEventThroughput10Readers(b *testing.B) {
 	for _, src := range benchSources {
-		b.Run(src.name, func(b *testing.B) { bench.EventThroughput(b, src.new, bench.InformerSetup{Objects: 10_000}, 10) })
+		b.Run(src.name, func(b *testing.B) {
+			bench.EventThroughput(b, src.new, bench.InformerSetup{Objects: 10_000}, bench.EventLoad{Readers: 10, InFlight: 10})
+		})
 	}
 }
