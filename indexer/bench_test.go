@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+
+	"github.com/controlloop/controlloop"
 )
 
 func filled(b *testing.B, n int) (*Indexer[*thing], []*thing) {
@@ -125,4 +127,24 @@ func BenchmarkBytesPerObject(b *testing.B) {
 		runtime.KeepAlive(ix)
 	}
 	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(len(objs)), "B/object")
+}
+
+// BenchmarkHas looks up each of 100k keys once, in list order (as a FIFO
+// relist does).
+func BenchmarkHas(b *testing.B) {
+	objs := make([]*thing, 100_000)
+	for i := range objs {
+		objs[i] = mkN(i)
+	}
+	ix, _ := New(Options[*thing]{})
+	_ = ix.Replace(objs, "")
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, o := range objs {
+			if !ix.Has(controlloop.KeyOf(o)) {
+				b.Fatal("missing")
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(objs)), "ns/lookup")
 }
