@@ -59,8 +59,8 @@
 // Writes are O(1) amortised and allocate only the delta list of a new
 // key; Pop is O(1). Replace is O(len(list) + keys queued), plus either a
 // lookup in KnownObjects per listed key, when KnownObjects can count (it has
-// Len and Has methods, as *indexer.Indexer does) and turns out to hold only
-// listed keys, or else a walk of KnownObjects. Measured side by side
+// Len and CountKeys methods, as *indexer.Indexer does) and turns out to
+// hold only listed keys, or else a walk of KnownObjects. Measured side by side
 // with client-go v0.37 in bench/clientgo (2 cores shared with other work;
 // benchstat medians of 6 interleaved runs):
 //

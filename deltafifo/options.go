@@ -15,8 +15,9 @@ import (
 //
 // It must change only through the consumer's process function, for the key
 // being processed. If it also has methods Len() int (the number of keys)
-// and Has(controlloop.Key) bool, as *indexer.Indexer does, Replace uses
-// them to skip walking All when every key it holds was listed.
+// and CountKeys([]controlloop.Key) int (how many of these keys it holds),
+// as *indexer.Indexer does, Replace uses them to skip walking All when
+// every key it holds was listed.
 type KnownObjects[T controlloop.Object] interface {
 	// Get returns the object with the key.
 	Get(key controlloop.Key) (T, bool)

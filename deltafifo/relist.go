@@ -62,13 +62,22 @@ func (f *FIFO[T]) Replace(items []T, resourceVersion string) error {
 		counts = false // some known key is unlisted: the walk is needed anyway
 	}
 	listedKnown := 0
+	var batch [64]controlloop.Key // keys to count, in batches: see keyCounter
+	n := 0
 	for _, obj := range list {
 		k := controlloop.KeyOf(obj)
 		s := f.lockedQueue(k, Delta[T]{Type: action, Object: obj})
-		if counts && s.gen != gen && !s.busy && counter.Has(k) {
-			listedKnown++
+		if counts && s.gen != gen && !s.busy {
+			batch[n] = k
+			if n++; n == len(batch) {
+				listedKnown += counter.CountKeys(batch[:n])
+				n = 0
+			}
 		}
 		mark(s)
+	}
+	if n > 0 {
+		listedKnown += counter.CountKeys(batch[:n])
 	}
 	// Keys the FIFO holds that the list lacks: the queued keys, then those
 	// being processed. A slot being processed with nothing queued stands
@@ -139,8 +148,10 @@ func (f *FIFO[T]) Resync() error {
 }
 
 // keyCounter is what a KnownObjects may also offer for Replace to check,
-// with a lookup per listed key, that it holds no unlisted key.
+// with a lookup per listed key, that it holds no unlisted key. CountKeys
+// returns how many of keys it holds; Replace passes keys in batches, which
+// lets an implementation overlap the lookups.
 type keyCounter interface {
 	Len() int
-	Has(controlloop.Key) bool
+	CountKeys(keys []controlloop.Key) int
 }

@@ -148,3 +148,24 @@ func BenchmarkHas(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(objs)), "ns/lookup")
 }
+
+// BenchmarkCountKeys is BenchmarkHas with the lookups batched.
+func BenchmarkCountKeys(b *testing.B) {
+	objs := make([]*thing, 100_000)
+	keys := make([]controlloop.Key, len(objs))
+	for i := range objs {
+		objs[i] = mkN(i)
+		keys[i] = controlloop.KeyOf(objs[i])
+	}
+	ix, _ := New(Options[*thing]{})
+	_ = ix.Replace(objs, "")
+	b.ReportAllocs()
+	for b.Loop() {
+		for i := 0; i < len(keys); i += 64 {
+			if ix.CountKeys(keys[i:min(i+64, len(keys))]) != min(64, len(keys)-i) {
+				b.Fatal("missing")
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(objs)), "ns/lookup")
+}

@@ -136,6 +136,19 @@ func (m *indexerMachine) Get(t *rapid.T) {
 	if has := m.ix.Has(k); has != wok {
 		t.Fatalf("Has(%v) = %v, want %v", k, has, wok)
 	}
+	var keys []controlloop.Key
+	want2 := 0
+	for _, ns := range namespaces {
+		for _, name := range names {
+			keys = append(keys, controlloop.Key{Namespace: ns, Name: name})
+			if _, ok := m.model[keys[len(keys)-1]]; ok {
+				want2++
+			}
+		}
+	}
+	if got := m.ix.CountKeys(keys); got != want2 {
+		t.Fatalf("CountKeys = %d, want %d", got, want2)
+	}
 }
 
 func keysOf(objs []*thing) []string {
