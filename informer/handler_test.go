@@ -60,11 +60,13 @@ func TestSlowHandlerDelaysNoOne(t *testing.T) {
 		fast := &recorder{}
 		slowReg, _ := inf.AddHandler(slow, informer.HandlerOptions{})
 		fastReg, _ := inf.AddHandler(fast, informer.HandlerOptions{})
-		stop := start(inf)
-		defer stop()
+		// Created before Run, so that they are the initial list (created
+		// after, an empty first list could make both handlers synced).
 		for i := range 100 {
 			_, _ = s.Create(ctx, pod("ns", "p"+itoa(i)))
 		}
+		stop := start(inf)
+		defer stop()
 		synctest.Wait()
 		if n := len(fast.all()); n != 100 {
 			t.Errorf("fast handler saw %d adds while the slow one was blocked, want 100", n)

@@ -53,6 +53,12 @@ type Informer[T controlloop.Object] struct {
 	isSynced atomic.Bool
 	sized    bool // known was sized for a first list; stage 1 only
 
+	// resyncMu protects resyncRegs, the registrations with a resync period,
+	// and their next resync. It is not mu, which the applier holds while it
+	// waits for a bounded handler buffer: the resync loop must not wait then.
+	resyncMu   sync.Mutex
+	resyncRegs []*Registration[T]
+
 	mu        sync.Mutex // protects the fields below; held while a change is applied and distributed
 	regs      []*Registration[T]
 	state     runState
@@ -146,7 +152,10 @@ func (i *Informer[T]) AddHandler(h Handler[T], opts HandlerOptions) (*Registrati
 		}
 	}
 	if opts.ResyncPeriod > 0 {
+		i.resyncMu.Lock()
 		r.nextResync = time.Now().Add(opts.ResyncPeriod)
+		i.resyncRegs = append(i.resyncRegs, r)
+		i.resyncMu.Unlock()
 		i.nudgeResync()
 	}
 	i.regs = append(i.regs, r)
@@ -158,6 +167,9 @@ func (i *Informer[T]) removeHandler(r *Registration[T]) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	i.regs = slices.DeleteFunc(i.regs, func(x *Registration[T]) bool { return x == r })
+	i.resyncMu.Lock()
+	i.resyncRegs = slices.DeleteFunc(i.resyncRegs, func(x *Registration[T]) bool { return x == r })
+	i.resyncMu.Unlock()
 }
 
 // Run lists and watches the source, keeps the cache and notifies the
@@ -260,7 +272,7 @@ func (i *Informer[T]) process(deltas deltafifo.Deltas[T], inInitialList bool) er
 // changed nothing), for the handlers whose resync is due.
 func (i *Informer[T]) distribute(n notification[T], resync bool) {
 	for _, r := range i.regs {
-		if !resync || r.resyncing {
+		if !resync || r.resyncing.Load() {
 			r.enqueue(n)
 		}
 	}

@@ -58,9 +58,10 @@ type Registration[T any] struct {
 	delivered atomic.Uint64 // notifications handed to the handler
 	panics    atomic.Int64
 
-	// Resync state, guarded by the informer's mu.
+	// Resync state: nextResync is guarded by the informer's resyncMu;
+	// resyncing is read when changes are distributed.
 	nextResync time.Time
-	resyncing  bool
+	resyncing  atomic.Bool
 }
 
 func newRegistration[T any](h Handler[T], opts HandlerOptions, log *slog.Logger) *Registration[T] {

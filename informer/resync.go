@@ -42,11 +42,11 @@ func (i *Informer[T]) nudgeResync() {
 
 // nextResync returns when the earliest handler resync is due.
 func (i *Informer[T]) nextResync() (time.Time, bool) {
-	i.mu.Lock()
-	defer i.mu.Unlock()
+	i.resyncMu.Lock()
+	defer i.resyncMu.Unlock()
 	var next time.Time
-	for _, r := range i.regs {
-		if r.opts.ResyncPeriod > 0 && (next.IsZero() || r.nextResync.Before(next)) {
+	for _, r := range i.resyncRegs {
+		if next.IsZero() || r.nextResync.Before(next) {
 			next = r.nextResync
 		}
 	}
@@ -56,13 +56,13 @@ func (i *Informer[T]) nextResync() (time.Time, bool) {
 // markResyncing chooses the handlers whose resync is due, schedules their
 // next, and reports whether any is due.
 func (i *Informer[T]) markResyncing() bool {
-	i.mu.Lock()
-	defer i.mu.Unlock()
+	i.resyncMu.Lock()
+	defer i.resyncMu.Unlock()
 	now := time.Now()
 	due := false
-	for _, r := range i.regs {
-		r.resyncing = r.opts.ResyncPeriod > 0 && !now.Before(r.nextResync)
-		if r.resyncing {
+	for _, r := range i.resyncRegs {
+		r.resyncing.Store(!now.Before(r.nextResync))
+		if r.resyncing.Load() {
 			r.nextResync = now.Add(r.opts.ResyncPeriod)
 			due = true
 		}
