@@ -65,11 +65,11 @@
 // benchstat medians of 6 interleaved runs):
 //
 //	                                   controlloop          client-go              ratio
-//	Add+Pop                            178 ns, 1 alloc      335 ns, 5 allocs       1.9x
-//	Replace 100k, KnownObjects empty   37 ms, 278 allocs    81 ms, 300k allocs     2.2x
-//	Replace 100k, KnownObjects full    62-65 ms, 278 allocs 93-95 ms, 300k allocs  1.45-1.5x
+//	Add+Pop                            160 ns, 1 alloc      268 ns, 5 allocs       1.7x
+//	Replace 100k, KnownObjects empty   30 ms, 278 allocs    68 ms, 300k allocs     2.2x
+//	Replace 100k, KnownObjects full    45 ms, 278 allocs    76 ms, 300k allocs     1.7x
 //
-// With KnownObjects full, a lookup per listed key dominates: it is bound by
-// cache misses in the cache's trie, as client-go's walk is by misses in its
-// maps.
+// With KnownObjects full, the lookup per listed key is most of the extra
+// cost: it is bound by cache misses, which CountKeys overlaps by looking
+// keys up in groups.
 package deltafifo

@@ -60,12 +60,12 @@
 // benchstat medians of 6 interleaved runs):
 //
 //	                                      controlloop        client-go          ratio
-//	Update, 5000 keys, namespace index    90 ns, 1 alloc     287 ns, 3 allocs   3.2x
-//	Add+Delete, 5000 keys                 465 ns, 2 allocs   590 ns, 4 allocs   1.3x
-//	Get by key, 5000 keys                 37 ns, 0 allocs    67 ns, 1 alloc     1.8x
-//	ByIndex(namespace), 500 of 5000       4.8 µs             20.8 µs            4.3x
+//	Update, 5000 keys, namespace index    83 ns, 1 alloc     236 ns, 3 allocs   2.8x
+//	Add+Delete, 5000 keys                 410 ns, 2 allocs   541 ns, 4 allocs   1.3x
+//	Get by key, 5000 keys                 33 ns, 0 allocs    60 ns, 1 alloc     1.8x
+//	ByIndex(namespace), 500 of 5000       4.3 µs             14.8 µs            3.5x
 //	heap per cached object, 10k objects   116 B              136 B              -15%
-//	Update with 10 namespace readers      2.2M writes/s      3.0k writes/s      720x
+//	Update with 10 namespace readers      2.1M writes/s      3.9k writes/s      537x
 //
 // Get is O(log32 n); List, Keys and ByIndex allocate their result once;
 // All and ByIndexSeq walk without copying. Replace builds the new content
