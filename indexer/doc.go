@@ -61,7 +61,7 @@
 //
 //	                                      controlloop        client-go          ratio
 //	Update, 5000 keys, namespace index    83 ns, 1 alloc     236 ns, 3 allocs   2.8x
-//	Add+Delete, 5000 keys                 410 ns, 2 allocs   541 ns, 4 allocs   1.3x
+//	Add+Delete, 5000 keys                 410 ns, 2-3 allocs 541 ns, 4 allocs   1.3x
 //	Get by key, 5000 keys                 33 ns, 0 allocs    60 ns, 1 alloc     1.8x
 //	ByIndex(namespace), 500 of 5000       4.3 µs             14.8 µs            3.5x
 //	heap per cached object, 10k objects   116 B              136 B              -15%
