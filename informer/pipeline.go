@@ -47,6 +47,20 @@ func (k *known[T]) Len() int {
 	return len(k.m)
 }
 
+// CountKeys returns how many of keys are known: with Len, it lets the
+// FIFO's Replace skip walking All when every known key was listed.
+func (k *known[T]) CountKeys(keys []controlloop.Key) int {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	n := 0
+	for _, key := range keys {
+		if _, ok := k.m[key]; ok {
+			n++
+		}
+	}
+	return n
+}
+
 // All holds the read lock while the FIFO walks: it only queues deltas.
 func (k *known[T]) All() iter.Seq2[controlloop.Key, T] {
 	return func(yield func(controlloop.Key, T) bool) {
