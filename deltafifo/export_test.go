@@ -6,9 +6,9 @@ import "github.com/controlloop/controlloop"
 func (f *FIFO[T]) QueuedKeys() []controlloop.Key {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := make([]controlloop.Key, 0, f.queue.len())
-	for i := range f.queue.len() {
-		out = append(out, f.queue.at(i).key)
+	out := make([]controlloop.Key, 0, f.queue.Len())
+	for i := range f.queue.Len() {
+		out = append(out, f.queue.At(i).key)
 	}
 	return out
 }

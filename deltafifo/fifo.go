@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/controlloop/controlloop"
+	"github.com/controlloop/controlloop/internal/ring"
 )
 
 // FIFO is a queue of keys, each with the [Deltas] accumulated for it: a
@@ -23,7 +24,7 @@ type FIFO[T controlloop.Object] struct {
 	mu          sync.Mutex // protects every field below
 	cond        sync.Cond  // signalled when a key is queued, broadcast on Close
 	items       map[controlloop.Key]*slot[T]
-	queue       ring[*slot[T]]
+	queue       ring.Ring[*slot[T]]
 	busy        []inflight[T] // slots being processed
 	replaceGen  uint32        // counts Replace calls, to mark listed slots
 	populated   bool          // a write or Replace happened
@@ -192,7 +193,7 @@ func (f *FIFO[T]) lockedQueue(k controlloop.Key, d Delta[T]) *slot[T] {
 	s.deltas = appendDelta(s.deltas, d, f.compress)
 	if !s.queued && !s.busy {
 		s.queued = true
-		f.queue.push(s)
+		f.queue.Push(s)
 		f.cond.Signal()
 	}
 	return s
@@ -235,7 +236,7 @@ func (f *FIFO[T]) lockedRemove(s *slot[T]) {
 func (f *FIFO[T]) Len() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.queue.len()
+	return f.queue.Len()
 }
 
 // HasSynced reports whether the initial list has been delivered: every key

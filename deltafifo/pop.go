@@ -39,13 +39,13 @@ func (f *FIFO[T]) Pop(ctx context.Context, process ProcessFunc[T]) error {
 		return fmt.Errorf("deltafifo: Pop: %w: nil process function", controlloop.ErrInvalid)
 	}
 	f.mu.Lock()
-	if f.queue.len() == 0 {
+	if f.queue.Len() == 0 {
 		if err := f.lockedWait(ctx); err != nil {
 			f.mu.Unlock()
 			return err
 		}
 	}
-	s := f.queue.pop()
+	s := f.queue.Pop()
 	s.queued = false
 	s.busy = true
 	deltas, initial := s.deltas, s.initial
@@ -73,7 +73,7 @@ func (f *FIFO[T]) lockedWait(ctx context.Context) error {
 			stop()
 		}
 	}()
-	for f.queue.len() == 0 {
+	for f.queue.Len() == 0 {
 		if f.closed {
 			return ErrClosed
 		}
@@ -129,6 +129,6 @@ func (f *FIFO[T]) finish(s *slot[T], err error) {
 		return
 	}
 	s.queued = true
-	f.queue.push(s)
+	f.queue.Push(s)
 	f.cond.Signal()
 }

@@ -98,8 +98,8 @@ func (f *FIFO[T]) Replace(items []T, resourceVersion string) error {
 		}
 		mark(f.lockedQueue(s.key, Delta[T]{Type: Deleted, Object: last.Object, FinalStateUnknown: true}))
 	}
-	for i := range f.queue.len() {
-		tombstone(f.queue.at(i), nil)
+	for i := range f.queue.Len() {
+		tombstone(f.queue.At(i), nil)
 	}
 	for _, b := range f.busy {
 		tombstone(b.s, b.popped)

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/controlloop/controlloop/internal/ring"
 )
 
 type notificationKind uint8
@@ -47,7 +49,7 @@ type Registration[T any] struct {
 
 	mu      sync.Mutex // protects the fields below
 	cond    sync.Cond  // broadcast when the buffer changes or the registration stops
-	buf     ring[notification[T]]
+	buf     ring.Ring[notification[T]]
 	stopped bool
 	// enqueued counts notifications ever buffered; syncTarget is the count
 	// that includes every initial-list notification, once known.
@@ -92,7 +94,7 @@ func (r *Registration[T]) Remove() { r.remove() }
 func (r *Registration[T]) Pending() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.buf.len()
+	return r.buf.Len()
 }
 
 // Panics returns how many times the handler panicked. Each panic is
@@ -111,13 +113,13 @@ func (r *Registration[T]) setSyncTarget() {
 func (r *Registration[T]) enqueue(n notification[T]) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for r.opts.MaxBuffer > 0 && r.buf.len() >= r.opts.MaxBuffer && !r.stopped {
+	for r.opts.MaxBuffer > 0 && r.buf.Len() >= r.opts.MaxBuffer && !r.stopped {
 		r.cond.Wait()
 	}
 	if r.stopped {
 		return
 	}
-	r.buf.push(n)
+	r.buf.Push(n)
 	r.enqueued++
 	r.cond.Broadcast()
 }
@@ -126,7 +128,7 @@ func (r *Registration[T]) enqueue(n notification[T]) {
 func (r *Registration[T]) stop() {
 	r.mu.Lock()
 	r.stopped = true
-	r.buf = ring[notification[T]]{}
+	r.buf = ring.Ring[notification[T]]{}
 	r.cond.Broadcast()
 	r.mu.Unlock()
 }
@@ -135,14 +137,14 @@ func (r *Registration[T]) stop() {
 func (r *Registration[T]) run() {
 	for {
 		r.mu.Lock()
-		for r.buf.len() == 0 && !r.stopped {
+		for r.buf.Len() == 0 && !r.stopped {
 			r.cond.Wait()
 		}
 		if r.stopped {
 			r.mu.Unlock()
 			return
 		}
-		n := r.buf.pop()
+		n := r.buf.Pop()
 		if r.opts.MaxBuffer > 0 {
 			r.cond.Broadcast() // room for a waiting enqueue
 		}
@@ -167,36 +169,4 @@ func (r *Registration[T]) deliver(n notification[T]) {
 	case deleteNotification:
 		r.handler.OnDelete(n.obj, n.flag)
 	}
-}
-
-// ring is a growable FIFO buffer.
-type ring[E any] struct {
-	buf     []E // len is zero or a power of two
-	head, n int
-}
-
-func (q *ring[E]) len() int { return q.n }
-
-func (q *ring[E]) push(e E) {
-	if q.n == len(q.buf) {
-		buf := make([]E, max(16, 2*len(q.buf)))
-		for i := range q.n {
-			buf[i] = q.buf[(q.head+i)&(len(q.buf)-1)]
-		}
-		q.buf, q.head = buf, 0
-	}
-	q.buf[(q.head+q.n)&(len(q.buf)-1)] = e
-	q.n++
-}
-
-func (q *ring[E]) pop() E {
-	var zero E
-	e := q.buf[q.head]
-	q.buf[q.head] = zero
-	q.head = (q.head + 1) & (len(q.buf) - 1)
-	q.n--
-	if q.n == 0 && len(q.buf) > 1024 {
-		q.buf, q.head = nil, 0 // let a burst's buffer go
-	}
-	return e
 }
