@@ -8,4 +8,6 @@ var (
 	ErrAlreadyRunning = errors.New("informer: already running")
 	// ErrNilHandler is returned by AddHandler for a nil handler.
 	ErrNilHandler = errors.New("informer: nil handler")
+	// ErrStopped is returned by AddHandler once Run has returned.
+	ErrStopped = errors.New("informer: stopped")
 )

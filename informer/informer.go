@@ -121,9 +121,6 @@ func (i *Informer[T]) HasSynced() bool { return i.isSynced.Load() }
 // has seen.
 func (i *Informer[T]) LastSyncResourceVersion() string { return i.reflector.LastSyncResourceVersion() }
 
-// ErrStopped is returned by AddHandler once Run has returned.
-var ErrStopped = errors.New("informer: stopped")
-
 // AddHandler registers h. A handler added while the informer runs first
 // receives an add, marked initial, for every object in the cache. The
 // returned registration tells when h has seen the initial list, and

@@ -15,9 +15,6 @@ import (
 	"github.com/controlloop/controlloop/workqueue"
 )
 
-// ErrAlreadyRunning is returned by Run when the controller runs already.
-var ErrAlreadyRunning = errors.New("reconcile: controller is already running")
-
 // Controller runs a [Reconciler] over a work queue with a pool of workers.
 // Event sources (see [Watch]) add requests to its queue; each worker takes
 // a request, reconciles it, and acts on the outcome as the package

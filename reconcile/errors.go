@@ -16,6 +16,9 @@ var (
 	// the grace period and the cancelled context: a reconciler that ignores
 	// its context.
 	ErrShutdownTimeout = errors.New("reconcile: reconciles still running after the shutdown grace period")
+	// ErrAlreadyRunning is returned by Run when the controller (or manager)
+	// runs already.
+	ErrAlreadyRunning = errors.New("reconcile: already running")
 )
 
 // TerminalError wraps err to say that retrying will not help: the
