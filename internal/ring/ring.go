@@ -1,5 +1,3 @@
-// Package ring provides Ring, the first-in-first-out buffer that the
-// delta FIFO and the informer's handler buffers are built on.
 package ring
 
 // Ring is a growable first-in-first-out buffer: amortised O(1) Push and Pop,
