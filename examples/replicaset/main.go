@@ -32,13 +32,17 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "replicaset:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string, out io.Writer) error {
+// run plays the scenario; with -metrics it then serves metrics until ctx
+// ends (an interrupt).
+func run(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("replicaset", flag.ContinueOnError)
 	replicas := fs.Int("replicas", 2, "replicas to start with (the scenario then scales to one more, and down to 1)")
 	workers := fs.Int("workers", 1, "workers per controller")
@@ -78,8 +82,6 @@ func run(args []string, out io.Writer) error {
 		return err
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
 	runCtx, stopSystem := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- sys.Run(runCtx) }()
