@@ -18,7 +18,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -44,22 +43,16 @@ func main() {
 // ends (an interrupt).
 func run(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("replicaset", flag.ContinueOnError)
-	replicas := fs.Int("replicas", 2, "replicas to start with (the scenario then scales to one more, and down to 1)")
-	workers := fs.Int("workers", 1, "workers per controller")
+	var flags controller.Flags
+	flags.Register(fs)
 	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics at this address (e.g. :9090) and keep running until interrupted")
-	verbose := fs.Bool("v", false, "debug logs from the library")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *replicas < 1 || *workers < 1 {
-		return errors.New("-replicas and -workers must be at least 1")
+	if err := flags.Check(); err != nil {
+		return err
 	}
-
-	level := slog.LevelWarn
-	if *verbose {
-		level = slog.LevelDebug
-	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	logger := flags.Logger()
 
 	reg := prometheus.NewRegistry()
 	m, err := metrics.NewControllerMetrics(reg)
@@ -76,7 +69,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	trace := controller.NewTracer(out)
 	sys, err := controller.New(controller.Backend{ReplicaSets: rsStore, Pods: podStore}, controller.Options{
-		Workers: *workers, Metrics: m, Logger: logger, Trace: trace,
+		Workers: flags.Workers, Metrics: m, Logger: logger, Trace: trace,
 	})
 	if err != nil {
 		return err
@@ -86,7 +79,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	done := make(chan error, 1)
 	go func() { done <- sys.Run(runCtx) }()
 
-	scenario := controller.Scenario{Replicas: *replicas, Trace: trace}
+	scenario := controller.Scenario{Replicas: flags.Replicas, Trace: trace}
 	if err := scenario.Run(ctx, sys, out); err != nil {
 		stopSystem()
 		return errors.Join(err, <-done)

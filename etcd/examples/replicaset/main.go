@@ -24,11 +24,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"time"
@@ -56,21 +54,16 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	prefix := fs.String("prefix", "/controlloop/example", "etcd key prefix of the example's objects and election")
 	identity := fs.String("identity", "", "this replica's name in the election (default: host-pid)")
 	ttl := fs.Duration("ttl", 10*time.Second, "leader lease TTL: how long a crashed leader blocks a takeover")
-	replicas := fs.Int("replicas", 2, "replicas to start with (the scenario then scales to one more, and down to 1)")
-	workers := fs.Int("workers", 1, "workers per controller")
+	var flags controller.Flags
+	flags.Register(fs)
 	scenario := fs.Bool("scenario", true, "play the scenario and exit; false: run as a replica until interrupted")
-	verbose := fs.Bool("v", false, "debug logs from the library")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *replicas < 1 || *workers < 1 {
-		return errors.New("-replicas and -workers must be at least 1")
+	if err := flags.Check(); err != nil {
+		return err
 	}
-	level := slog.LevelWarn
-	if *verbose {
-		level = slog.LevelDebug
-	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	logger := flags.Logger()
 
 	if len(cc.Endpoints) == 0 {
 		srv, err := etcdtest.New(etcdtest.Options{})
@@ -97,7 +90,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	defer client.Close()
 
 	return runReplica(ctx, client, replicaOptions{
-		Prefix: *prefix, Identity: *identity, TTL: *ttl, Workers: *workers, Logger: logger,
+		Prefix: *prefix, Identity: *identity, TTL: *ttl, Workers: flags.Workers, Logger: logger,
 		Trace: controller.NewTracer(out),
 	}, func(ctx context.Context, r *replica) error {
 		if !*scenario {
@@ -108,6 +101,6 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		if err := r.waitLeading(ctx); err != nil {
 			return err
 		}
-		return controller.Scenario{Replicas: *replicas, Trace: r.trace}.Run(ctx, r.sys, out)
+		return controller.Scenario{Replicas: flags.Replicas, Trace: r.trace}.Run(ctx, r.sys, out)
 	})
 }
