@@ -42,6 +42,7 @@ func main() {
 // run plays the scenario; with -metrics it then serves metrics until ctx
 // ends (an interrupt).
 func run(ctx context.Context, args []string, out io.Writer) error {
+	out = controller.SharedOutput(out) // the trace and the report share it
 	fs := flag.NewFlagSet("replicaset", flag.ContinueOnError)
 	var flags controller.Flags
 	flags.Register(fs)

@@ -48,6 +48,7 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
+	out = controller.SharedOutput(out) // the trace and the report share it
 	fs := flag.NewFlagSet("replicaset", flag.ContinueOnError)
 	var cc etcd.ClientConfig
 	cc.RegisterFlags(fs)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/controlloop/controlloop"
@@ -26,7 +27,8 @@ type Scenario struct {
 }
 
 // Run plays the scenario against sys, which must be running, and prints
-// the final state to out.
+// the final state to out. If the trace writes to the same place, pass out
+// through [SharedOutput] first.
 func (sc Scenario) Run(ctx context.Context, sys *System, out io.Writer) error {
 	if sc.Key == (controlloop.Key{}) {
 		sc.Key = controlloop.Key{Namespace: "nsA", Name: "rsA"}
@@ -152,14 +154,18 @@ func (sc Scenario) printState(ctx context.Context, sys *System, out io.Writer) e
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\nfinal state\n  ReplicaSet %s: %s\n", sc.Key, describe(rs))
 	list, err := sys.Pods.List(ctx, controlloop.ListOptions{Selector: controlloop.Selector{Namespace: sc.Key.Namespace}})
 	if err != nil {
 		return err
 	}
+	// One write, so that trace lines from workers still running cannot
+	// land in the middle of the report.
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nfinal state\n  ReplicaSet %s: %s\n", sc.Key, describe(rs))
 	for _, p := range list.Items {
 		ref, _ := p.ControllerRef()
-		fmt.Fprintf(out, "  Pod %s: %s, owned by %s %s, labels %v\n", controlloop.KeyOf(p), p.Phase, ref.Kind, ref.Name, p.Labels)
+		fmt.Fprintf(&b, "  Pod %s: %s, owned by %s %s, labels %v\n", controlloop.KeyOf(p), p.Phase, ref.Kind, ref.Name, p.Labels)
 	}
-	return nil
+	_, err = io.WriteString(out, b.String())
+	return err
 }
