@@ -19,4 +19,8 @@ var (
 	// ErrInvalid means the input was unusable: a nil object, an empty name,
 	// or a value a validating admission function refused.
 	ErrInvalid = errors.New("controlloop: invalid")
+	// ErrAlreadyStarted is returned by a second call to any Run in this
+	// module, whether the first is still running or has returned: every Run
+	// runs once (see the package doc's "Lifecycles").
+	ErrAlreadyStarted = errors.New("controlloop: already started")
 )

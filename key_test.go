@@ -119,3 +119,31 @@ func TestEventTypeString(t *testing.T) {
 		t.Errorf("unknown type prints %q", s)
 	}
 }
+
+func TestKeyOfNilIsZero(t *testing.T) {
+	var typedNil *thing
+	for _, o := range []controlloop.Object{nil, typedNil} {
+		if k := controlloop.KeyOf(o); k != (controlloop.Key{}) {
+			t.Errorf("KeyOf(%#v) = %v, want the zero Key", o, k)
+		}
+	}
+}
+
+func TestCollectKeepsOrder(t *testing.T) {
+	a := &thing{ObjectMeta: controlloop.ObjectMeta{Name: "a"}}
+	b := &thing{ObjectMeta: controlloop.ObjectMeta{Name: "b"}}
+	seq := func(yield func(controlloop.Key, *thing) bool) {
+		for _, o := range []*thing{b, a} {
+			if !yield(controlloop.KeyOf(o), o) {
+				return
+			}
+		}
+	}
+	got := controlloop.Collect(seq)
+	if len(got) != 2 || got[0] != b || got[1] != a {
+		t.Fatalf("Collect = %v, want [b a]", got)
+	}
+	if got := controlloop.Collect(func(func(controlloop.Key, *thing) bool) {}); len(got) != 0 {
+		t.Fatalf("Collect of an empty walk = %v", got)
+	}
+}

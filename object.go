@@ -2,6 +2,7 @@ package controlloop
 
 import (
 	"fmt"
+	"iter"
 	"reflect"
 	"strings"
 )
@@ -83,8 +84,12 @@ type Key struct {
 	Name      string
 }
 
-// KeyOf returns the key of o.
+// KeyOf returns the key of o. For a nil object (a nil interface or a nil
+// pointer) it returns the zero Key, which [Key.Validate] refuses.
 func KeyOf(o Object) Key {
+	if IsNil(o) {
+		return Key{}
+	}
 	return Key{Namespace: o.GetNamespace(), Name: o.GetName()}
 }
 
@@ -149,4 +154,14 @@ func IsNil(o Object) bool {
 		return v.IsNil()
 	}
 	return false
+}
+
+// Collect returns the objects of seq, in its order: the slice form of a
+// cache walk such as an informer's List or ByIndex.
+func Collect[T any](seq iter.Seq2[Key, T]) []T {
+	var out []T
+	for _, obj := range seq {
+		out = append(out, obj)
+	}
+	return out
 }

@@ -112,8 +112,10 @@ type Event[T Object] struct {
 // Lister lists objects.
 type Lister[T Object] interface {
 	// List returns the objects that opts selects, one page at a time when
-	// opts.Limit is set. A Continue token whose version has expired yields an
-	// error wrapping [ErrExpired].
+	// opts.Limit is set, in an order the backend documents and keeps across
+	// pages; every page shows the state at the first page's version. A
+	// Continue token whose version has expired yields an error wrapping
+	// [ErrExpired]. Package sourcetest checks these rules for a backend.
 	List(ctx context.Context, opts ListOptions) (ListResult[T], error)
 }
 
@@ -157,7 +159,7 @@ type Client[T Object] interface {
 	Create(ctx context.Context, obj T) (T, error)
 	// Update replaces the object whose version obj carries, increasing its
 	// Generation. A stale version fails with [ErrConflict], a missing object
-	// with [ErrNotFound].
+	// with [ErrNotFound], an empty version with [ErrInvalid].
 	Update(ctx context.Context, obj T) (T, error)
 	// UpdateStatus is Update that keeps Generation: use it to record
 	// observed state, so that watchers of Generation see only changes of

@@ -3,6 +3,8 @@ package admission
 import (
 	"context"
 	"fmt"
+	"reflect"
+	"strconv"
 
 	"github.com/controlloop/controlloop"
 )
@@ -17,36 +19,68 @@ type Validator[T controlloop.Object] func(ctx context.Context, obj T) error
 
 // Options configure [Wrap].
 type Options[T controlloop.Object] struct {
-	// Mutators run first, in order, on Create and Update.
+	// Mutators run first, in order, on Create and Update. None may be nil.
 	Mutators []Mutator[T]
 	// Validators run after the mutators, in order, on Create and Update.
+	// None may be nil.
 	Validators []Validator[T]
 	// Copy returns a deep copy of an object, for the mutators to work on.
-	// Defaults to T's DeepCopy method; Wrap fails if T has none and Copy is
-	// nil while there are mutators.
+	// Defaults to T's DeepCopy method (DeepCopy() T); it must be set if
+	// there are mutators and T has none.
 	Copy func(T) T
 }
 
+// validate reports the first invalid option, with the defaults applied.
+func (o Options[T]) validate() error {
+	for i, m := range o.Mutators {
+		if m == nil {
+			return invalid("Options.Mutators["+strconv.Itoa(i)+"]", "nil", "must not be nil")
+		}
+	}
+	for i, v := range o.Validators {
+		if v == nil {
+			return invalid("Options.Validators["+strconv.Itoa(i)+"]", "nil", "must not be nil")
+		}
+	}
+	if o.Copy == nil && len(o.Mutators) > 0 {
+		var zero T
+		return invalid("Options.Copy", "nil", fmt.Sprintf("must be set when there are Mutators and %T has no DeepCopy method", zero))
+	}
+	return nil
+}
+
 // Client is a [controlloop.Client] with admission in front of its writes.
+// Make one with [Wrap]. The zero Client has no backend: every method
+// returns an error wrapping [controlloop.ErrInvalid].
 type Client[T controlloop.Object] struct {
-	controlloop.Client[T]
+	next controlloop.Client[T] // the wrapped client; nil in a zero Client
 	opts Options[T]
 }
 
-// Wrap returns c with admission in front of Create and Update.
+// Wrap returns c with admission in front of Create and Update. A nil c or
+// invalid options yield an error wrapping [controlloop.ErrInvalid] that
+// names what is wrong.
 func Wrap[T controlloop.Object](c controlloop.Client[T], opts Options[T]) (*Client[T], error) {
-	if c == nil {
-		return nil, fmt.Errorf("admission: nil client: %w", controlloop.ErrInvalid)
+	if c == nil || isNilPointer(c) {
+		return nil, invalid("Wrap: client", "nil", "must not be nil")
 	}
 	if opts.Copy == nil {
 		var zero T
 		if _, ok := any(zero).(interface{ DeepCopy() T }); ok {
 			opts.Copy = func(obj T) T { return any(obj).(interface{ DeepCopy() T }).DeepCopy() }
-		} else if len(opts.Mutators) > 0 {
-			return nil, fmt.Errorf("admission: %T has no DeepCopy method and Options.Copy is nil", zero)
 		}
 	}
-	return &Client[T]{Client: c, opts: opts}, nil
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	return &Client[T]{next: c, opts: opts}, nil
+}
+
+// isNilPointer reports whether c holds a nil pointer, on which every method
+// call would fail.
+func isNilPointer(c any) bool {
+	v := reflect.ValueOf(c)
+	return v.Kind() == reflect.Pointer && v.IsNil()
 }
 
 // Create admits obj, then creates it.
@@ -56,7 +90,7 @@ func (c *Client[T]) Create(ctx context.Context, obj T) (T, error) {
 		var zero T
 		return zero, err
 	}
-	return c.Client.Create(ctx, admitted)
+	return c.next.Create(ctx, admitted)
 }
 
 // Update admits obj, then updates it.
@@ -66,10 +100,48 @@ func (c *Client[T]) Update(ctx context.Context, obj T) (T, error) {
 		var zero T
 		return zero, err
 	}
-	return c.Client.Update(ctx, admitted)
+	return c.next.Update(ctx, admitted)
+}
+
+// UpdateStatus passes obj straight to the wrapped client: a status write
+// records what is, and is not admitted.
+func (c *Client[T]) UpdateStatus(ctx context.Context, obj T) (T, error) {
+	if c.next == nil {
+		var zero T
+		return zero, errZeroClient
+	}
+	return c.next.UpdateStatus(ctx, obj)
+}
+
+// Get passes through to the wrapped client.
+func (c *Client[T]) Get(ctx context.Context, key controlloop.Key) (T, error) {
+	if c.next == nil {
+		var zero T
+		return zero, errZeroClient
+	}
+	return c.next.Get(ctx, key)
+}
+
+// List passes through to the wrapped client.
+func (c *Client[T]) List(ctx context.Context, opts controlloop.ListOptions) (controlloop.ListResult[T], error) {
+	if c.next == nil {
+		return controlloop.ListResult[T]{}, errZeroClient
+	}
+	return c.next.List(ctx, opts)
+}
+
+// Delete passes through to the wrapped client.
+func (c *Client[T]) Delete(ctx context.Context, key controlloop.Key, opts controlloop.DeleteOptions) error {
+	if c.next == nil {
+		return errZeroClient
+	}
+	return c.next.Delete(ctx, key, opts)
 }
 
 func (c *Client[T]) admit(ctx context.Context, obj T) (T, error) {
+	if c.next == nil {
+		return obj, errZeroClient
+	}
 	if err := controlloop.Validate(obj); err != nil {
 		return obj, fmt.Errorf("admission: %w", err)
 	}

@@ -3,10 +3,16 @@
 // admission webhooks do: mutators fill in defaults, validators refuse
 // objects that must never be stored.
 //
-//	rs := admission.Wrap[*ReplicaSet](store, admission.Options[*ReplicaSet]{
-//		Mutators:   []admission.Mutator[*ReplicaSet]{defaultReplicas},
-//		Validators: []admission.Validator[*ReplicaSet]{validateSpec},
+//	volumes, err := admission.Wrap[*Volume](store, admission.Options[*Volume]{
+//		Mutators:   []admission.Mutator[*Volume]{defaultSizeGB},
+//		Validators: []admission.Validator[*Volume]{atMost1TB},
 //	})
+//	if err != nil {
+//		return err // a nil client or invalid options
+//	}
+//	v, err := volumes.Create(ctx, &Volume{ObjectMeta: controlloop.ObjectMeta{Name: "data"}})
+//
+// The example of [Wrap] runs this in full.
 //
 // Create and Update run every mutator, in order, on a deep copy of the
 // object (the caller's object is never modified), then every validator; the
@@ -18,4 +24,9 @@
 //
 // Admission guards one client, not the store: a writer that goes around it
 // can still store an invalid object, so controllers must still cope with one.
+//
+// # Concurrency
+//
+// A [Client] is safe for concurrent use if the client it wraps is and its
+// mutators and validators are: it keeps no state of its own.
 package admission

@@ -35,7 +35,8 @@
 //
 // # Processing
 //
-// Pop calls the process function without holding the FIFO's lock, so
+// Pop (and PopBatch, for several keys at once) calls the process function
+// without holding the FIFO's lock, so
 // writes go on while a key is processed (client-go holds its lock through
 // processing). The key is out of the queue meanwhile and is never handed to
 // a second Pop: deltas that arrive for it wait in its slot and the key is
@@ -56,20 +57,11 @@
 //
 // # Cost
 //
-// Writes are O(1) amortised and allocate only the delta list of a new
-// key; Pop is O(1). Replace is O(len(list) + keys queued), plus either a
-// lookup in KnownObjects per listed key, when KnownObjects can count (it has
-// Len and CountKeys methods, as *indexer.Indexer does) and turns out to
-// hold only listed keys, or else a walk of KnownObjects. Measured side by side
-// with client-go v0.37 in bench/clientgo (2 cores shared with other work;
-// benchstat medians of 6 interleaved runs):
-//
-//	                                   controlloop          client-go              ratio
-//	Add+Pop                            160 ns, 1 alloc      268 ns, 5 allocs       1.7x
-//	Replace 100k, KnownObjects empty   30 ms, ~280 allocs   68 ms, 300k allocs     2.2x
-//	Replace 100k, KnownObjects full    45 ms, ~280 allocs   76 ms, 300k allocs     1.7x
-//
-// With KnownObjects full, the lookup per listed key is most of the extra
-// cost: it is bound by cache misses, which CountKeys overlaps by looking
-// keys up in groups.
+// Writes are O(1) amortised and allocate only the delta list of a new key;
+// Pop is O(1), and [FIFO.PopBatch] hands out up to limit keys for the cost
+// of one Pop's locking. Replace is O(len(list) + keys held +
+// len(KnownObjects)): it queues the list, then tombstones the unlisted
+// keys the FIFO holds, then walks KnownObjects for the keys only it holds.
+// BenchmarkFIFOAddPop and BenchmarkFIFOReplace in bench/clientgo compare
+// these with client-go's DeltaFIFO.
 package deltafifo

@@ -1,6 +1,11 @@
 package deltafifo
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+
+	"github.com/controlloop/controlloop"
+)
 
 // Sentinel errors of this package. Test for them with [errors.Is].
 var (
@@ -8,3 +13,9 @@ var (
 	// drained, and by writes made after [FIFO.Close].
 	ErrClosed = errors.New("deltafifo: closed")
 )
+
+// errNotNew returns the error of method op called on a FIFO not made by
+// [New].
+func errNotNew(op string) error {
+	return fmt.Errorf("deltafifo: %s: FIFO not made by New: %w", op, controlloop.ErrInvalid)
+}

@@ -12,8 +12,9 @@ import (
 // reflector writes into it (Add, Update, Delete, Replace, Resync) and a
 // consumer pops one key's whole Deltas at a time, oldest key first.
 //
-// Create one with [New]; the zero FIFO is not usable, and a FIFO must not be
-// copied. All methods are safe for concurrent use. Writes never block on a
+// Create one with [New]; a FIFO must not be copied. On a zero FIFO, writes
+// and Pop return an error wrapping [controlloop.ErrInvalid], Len is 0 and
+// HasSynced false. All methods are safe for concurrent use. Writes never block on a
 // consumer; [FIFO.Pop] blocks while nothing is queued.
 type FIFO[T controlloop.Object] struct {
 	known        KnownObjects[T]
@@ -25,52 +26,47 @@ type FIFO[T controlloop.Object] struct {
 	cond        sync.Cond  // signalled when a key is queued, broadcast on Close
 	items       map[controlloop.Key]*slot[T]
 	queue       ring.Ring[*slot[T]]
-	busy        []inflight[T] // slots being processed
-	replaceGen  uint32        // counts Replace calls, to mark listed slots
-	populated   bool          // a write or Replace happened
-	initialLeft int           // slots of the first Replace not yet processed
+	replaceGen  uint32 // counts Replace calls, to mark listed slots
+	populated   bool   // a write or Replace happened
+	initialLeft int    // slots of the first Replace not yet processed
 	synced      chan struct{}
 	isSynced    bool
 	closed      bool
-	free        []*slot[T] // recycled slots, at most maxFree
-	batch       []slot[T]  // slots allocated together by Replace, handed out from the front
-	batchDeltas []Delta[T] // room for the first delta of each batch slot; pinned until every such slot is gone
+	// version is the last Progress; newVersion says no PopBatch has
+	// handed it out yet.
+	version    string
+	newVersion bool
+	free       []*slot[T]  // recycled slots, at most maxFree
+	spare      []Popped[T] // PopBatch's buffer, returned by the last batch to finish
+	// slab holds the slots of the Replace in progress, allocated at once, and
+	// slabDeltas the room for their first delta (see lockedStartRelist).
+	slab       []slot[T]
+	slabDeltas []Delta[T]
+	sized      bool // items was sized for a Replace
 }
 
-// maxFree bounds the recycled slots kept for reuse.
-const maxFree = 256
+// maxFree bounds the recycled slots kept for reuse: as many as a PopBatch
+// of a busy stream of changes holds at once, about.
+const maxFree = 4096
 
 // slot is the state of one key. A slot is in FIFO.items while it has
 // queued deltas or is being processed.
 type slot[T controlloop.Object] struct {
 	key     controlloop.Key
 	deltas  Deltas[T] // queued, in order
+	popped  Deltas[T] // being processed (busy): handed to the process function
 	gen     uint32    // the last Replace that listed or tombstoned the key; compared for equality only
 	queued  bool      // in FIFO.queue
-	busy    bool      // being processed; then in FIFO.busy
+	busy    bool      // being processed
 	initial bool      // in the first Replace, not yet processed
-	batched bool      // part of a Replace batch: not recycled, so as not to pin it
+	slabbed bool      // allocated in a Replace's slab: never recycled, so as not to pin the slab
+	// poppedInitial: popped belongs to the initial list
+	poppedInitial bool
 }
 
-// inflight is a slot being processed, with the deltas handed to the process
-// function.
-type inflight[T controlloop.Object] struct {
-	s       *slot[T]
-	popped  Deltas[T]
-	initial bool // popped belongs to the initial list
-}
-
-// lockedPopped returns the deltas being processed for busy slot s.
-func (f *FIFO[T]) lockedPopped(s *slot[T]) Deltas[T] {
-	for _, b := range f.busy {
-		if b.s == s {
-			return b.popped
-		}
-	}
-	return nil
-}
-
-// New returns an empty FIFO.
+// New returns an empty FIFO. It fails with an error wrapping
+// [controlloop.ErrInvalid], naming the field, for invalid opts: a
+// KnownObjects that is a nil pointer.
 func New[T controlloop.Object](opts Options[T]) (*FIFO[T], error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
@@ -89,6 +85,9 @@ func New[T controlloop.Object](opts Options[T]) (*FIFO[T], error) {
 
 // prepare validates obj and applies the transform.
 func (f *FIFO[T]) prepare(op string, obj T) (T, controlloop.Key, error) {
+	if f.synced == nil { // not made by New
+		return obj, controlloop.Key{}, errNotNew(op)
+	}
 	if err := controlloop.Validate(obj); err != nil {
 		return obj, controlloop.Key{}, fmt.Errorf("deltafifo: %s: %w", op, err)
 	}
@@ -161,7 +160,7 @@ func (f *FIFO[T]) lockedKnown(s *slot[T], k controlloop.Key) bool {
 		return false
 	}
 	if s != nil && s.busy {
-		return f.lockedPopped(s).Newest().Type != Deleted
+		return s.popped.Newest().Type != Deleted
 	}
 	_, ok := f.known.Get(k)
 	return ok
@@ -199,21 +198,21 @@ func (f *FIFO[T]) lockedQueue(k controlloop.Key, d Delta[T]) *slot[T] {
 	return s
 }
 
-// lockedNewSlot returns an empty slot for k: a recycled one, one of a
-// batch, or a new one.
+// lockedNewSlot returns an empty slot for k: a recycled one, one of the
+// slab of a Replace in progress, or a new one.
 func (f *FIFO[T]) lockedNewSlot(k controlloop.Key) *slot[T] {
 	var s *slot[T]
-	switch {
-	case len(f.free) > 0:
-		s = f.free[len(f.free)-1]
-		f.free[len(f.free)-1] = nil
-		f.free = f.free[:len(f.free)-1]
-	case len(f.batch) > 0:
-		s = &f.batch[0]
-		f.batch = f.batch[1:]
-		s.batched = true
-		s.deltas = f.batchDeltas[:0:1]
-		f.batchDeltas = f.batchDeltas[1:]
+	switch n := len(f.free); {
+	case n > 0:
+		s = f.free[n-1]
+		f.free[n-1] = nil
+		f.free = f.free[:n-1]
+	case len(f.slab) > 0:
+		s = &f.slab[0]
+		f.slab = f.slab[1:]
+		s.slabbed = true
+		s.deltas = f.slabDeltas[:0:1]
+		f.slabDeltas = f.slabDeltas[1:]
 	default:
 		s = new(slot[T])
 	}
@@ -224,9 +223,13 @@ func (f *FIFO[T]) lockedNewSlot(k controlloop.Key) *slot[T] {
 // lockedRemove forgets slot s, which has no deltas and is not busy.
 func (f *FIFO[T]) lockedRemove(s *slot[T]) {
 	delete(f.items, s.key)
-	batched := s.batched
-	*s = slot[T]{} // a batch outlives its slots: let go of their objects
-	if !batched && len(f.free) < maxFree {
+	if len(f.items) == 0 && f.sized {
+		// A map keeps the room it grew to: let a relist's go.
+		f.items, f.sized = make(map[controlloop.Key]*slot[T]), false
+	}
+	slabbed := s.slabbed
+	*s = slot[T]{} // a slab outlives its slots: let go of their objects
+	if !slabbed && len(f.free) < maxFree {
 		f.free = append(f.free, s)
 	}
 }

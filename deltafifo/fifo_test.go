@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -32,9 +33,32 @@ func TestBadInput(t *testing.T) {
 		t.Errorf("refused writes changed the FIFO: Len %d, HasSynced %v", f.Len(), f.HasSynced())
 	}
 	var nilIx *literalPtr
-	if _, err := deltafifo.New(deltafifo.Options[*obj]{KnownObjects: nilIx}); !errors.Is(err, controlloop.ErrInvalid) {
-		t.Errorf("New with a nil *KnownObjects: err = %v", err)
+	const want = "deltafifo: Options.KnownObjects is a nil *deltafifo_test.literalPtr: must be nil (no known objects) or a usable value"
+	if _, err := deltafifo.New(deltafifo.Options[*obj]{KnownObjects: nilIx}); !errors.Is(err, controlloop.ErrInvalid) || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("New with a nil *KnownObjects: err = %v, want %q wrapping ErrInvalid", err, want)
 	}
+}
+
+// TestZeroFIFO checks that a FIFO not made by New refuses writes and Pop
+// with an error instead of panicking.
+func TestZeroFIFO(t *testing.T) {
+	var f deltafifo.FIFO[*obj]
+	for name, err := range map[string]error{
+		"Add":     f.Add(mk("a", 1)),
+		"Update":  f.Update(mk("a", 1)),
+		"Delete":  f.Delete(mk("a", 1)),
+		"Replace": f.Replace(nil, ""),
+		"Resync":  f.Resync(),
+		"Pop":     f.Pop(context.Background(), func(deltas, bool) error { return nil }),
+	} {
+		if !errors.Is(err, controlloop.ErrInvalid) {
+			t.Errorf("%s on a zero FIFO: err = %v, want ErrInvalid", name, err)
+		}
+	}
+	if f.Len() != 0 || f.HasSynced() {
+		t.Errorf("zero FIFO: Len %d, HasSynced %v", f.Len(), f.HasSynced())
+	}
+	f.Close()
 }
 
 type literalPtr struct{ literal }
@@ -255,5 +279,91 @@ func TestInitialMarkWhileBusy(t *testing.T) {
 	}
 	if !f.HasSynced() {
 		t.Fatal("not HasSynced after the initial list was processed")
+	}
+}
+
+// TestWriteAllocations checks the package doc's cost claim: a write
+// allocates only the delta list of a new key (a popped key's slot is
+// recycled), so an Add and Pop of a key allocates once, and more deltas for
+// a queued key allocate nothing (amortised).
+func TestWriteAllocations(t *testing.T) {
+	f := newFIFO(t, deltafifo.Options[*obj]{})
+	a, b := mk("a", 1), mk("b", 1)
+	process := func(deltas, bool) error { return nil }
+	must(t, f.Add(a))
+	must(t, f.Pop(context.Background(), process))
+	if n := testing.AllocsPerRun(100, func() {
+		_ = f.Add(a)
+		_ = f.Pop(context.Background(), process)
+	}); n > 1 {
+		t.Errorf("Add+Pop of a new key: %v allocations, want 1", n)
+	}
+	must(t, f.Add(b))
+	if n := testing.AllocsPerRun(1000, func() { _ = f.Update(b) }); n > 0.1 {
+		t.Errorf("Update of a queued key: %v allocations, want 0 amortised", n)
+	}
+}
+
+// TestRealDeletionReplacesInferredOne checks the collapse rule from the
+// other side: an inferred deletion followed by a real one keeps the real
+// one (it carries more information).
+func TestRealDeletionReplacesInferredOne(t *testing.T) {
+	f := newFIFO(t, deltafifo.Options[*obj]{})
+	must(t, f.Add(mk("a", 1)))
+	must(t, f.Replace(nil, "1"))
+	must(t, f.Delete(mk("a", 2)))
+	wantPops(t, f, deltas{d(added, mk("a", 1)), d(deleted, mk("a", 2))})
+}
+
+// TestResyncOfKeyBeingProcessed checks that Resync re-delivers a key being
+// processed, with its newest popped object (KnownObjects may not hold it
+// yet), unless that is a deletion.
+func TestResyncOfKeyBeingProcessed(t *testing.T) {
+	f := newFIFO(t, deltafifo.Options[*obj]{KnownObjects: literal{}})
+	must(t, f.Add(mk("a", 1)))
+	must(t, f.Add(mk("b", 1)))
+	must(t, f.Pop(context.Background(), func(deltas, bool) error { return f.Resync() }))
+	wantPops(t, f, deltas{d(added, mk("b", 1))}, deltas{d(synced, mk("a", 1))})
+	must(t, f.Delete(mk("x", 1))) // unknown: a no-op
+	must(t, f.Add(mk("c", 1)))
+	must(t, f.Delete(mk("c", 2)))
+	must(t, f.Pop(context.Background(), func(deltas, bool) error { return f.Resync() }))
+	if n := f.Len(); n != 0 {
+		t.Errorf("Resync while a deletion is processed queued %v", f.QueuedKeys())
+	}
+}
+
+// TestPopBatch: PopBatch hands out the oldest keys, up to max, in queue
+// order; while they are processed a Delete of one of them is kept (its
+// popped deltas stand for KnownObjects) and a new delta waits, requeued
+// once the batch returns; a failed batch requeues every key with its
+// deltas; max below 1 is refused.
+func TestPopBatch(t *testing.T) {
+	known := literal{}
+	f := newFIFO(t, deltafifo.Options[*obj]{KnownObjects: &known})
+	for i, name := range []string{"a", "b", "c"} {
+		must(t, f.Add(mk(name, i)))
+	}
+	err := f.PopBatch(context.Background(), 2, func(batch []deltafifo.Popped[*obj], _ string) error {
+		if len(batch) != 2 || batch[0].Deltas[0].Object.Name != "a" || batch[1].Deltas[0].Object.Name != "b" {
+			t.Errorf("batch = %v, want a then b", batch)
+		}
+		must(t, f.Delete(mk("a", 9)))
+		must(t, f.Update(mk("b", 9)))
+		if f.Len() != 1 { // c: a and b are queued again behind it once the batch returns
+			t.Errorf("Len while processing = %d, want 1 (busy keys wait)", f.Len())
+		}
+		return errors.New("refused")
+	})
+	if err == nil {
+		t.Fatal("PopBatch hid its process function's error")
+	}
+	wantPops(t, f,
+		deltas{d(deltafifo.Added, mk("c", 2))},
+		deltas{d(deltafifo.Added, mk("a", 0)), d(deltafifo.Deleted, mk("a", 9))},
+		deltas{d(deltafifo.Added, mk("b", 1)), d(deltafifo.Updated, mk("b", 9))},
+	)
+	if err := f.PopBatch(context.Background(), 0, func([]deltafifo.Popped[*obj], string) error { return nil }); !errors.Is(err, controlloop.ErrInvalid) {
+		t.Errorf("PopBatch with max 0: err = %v, want ErrInvalid", err)
 	}
 }

@@ -302,6 +302,42 @@ func (m *fifoMachine) Pop(t *rapid.T) {
 	m.finish(t, k, got, ok)
 }
 
+// PopBatch pops up to max keys at once and processes them together.
+func (m *fifoMachine) PopBatch(t *rapid.T) {
+	if len(m.order) == 0 {
+		t.Skip("nothing queued")
+	}
+	limit := rapid.IntRange(1, 4).Draw(t, "max")
+	want := min(limit, len(m.order))
+	ok := rapid.Float64Range(0, 1).Draw(t, "succeeds") < 0.8
+	var got []deltafifo.Popped[*obj]
+	err := m.f.PopBatch(context.Background(), limit, func(batch []deltafifo.Popped[*obj], _ string) error {
+		got = slices.Clone(batch) // the FIFO reuses batch
+		if !ok {
+			return errFail
+		}
+		if m.ix != nil {
+			for _, p := range batch {
+				m.apply(t, p.Deltas, true)
+			}
+		}
+		return nil
+	})
+	if ok != (err == nil) || (!ok && !errors.Is(err, errFail)) {
+		t.Fatalf("PopBatch: err = %v, want failure %v", err, !ok)
+	}
+	if len(got) != want {
+		t.Fatalf("PopBatch(%d) handed out %d keys, want %d", limit, len(got), want)
+	}
+	keys := make([]controlloop.Key, len(got))
+	for i, p := range got {
+		keys[i] = m.checkPopped(t, p.Deltas, p.InInitialList)
+	}
+	for i, p := range got {
+		m.finish(t, keys[i], p.Deltas, ok)
+	}
+}
+
 // BeginPop pops a key whose process function waits for EndPop.
 func (m *fifoMachine) BeginPop(t *rapid.T) {
 	if len(m.order) == 0 || len(m.busy) >= 2 {

@@ -13,11 +13,9 @@ import (
 // reads it to find the objects a relist no longer lists, to let Delete of an
 // object the FIFO no longer queues through, and to resync.
 //
-// It must change only through the consumer's process function, for the key
-// being processed. If it also has methods Len() int (the number of keys)
-// and CountKeys([]controlloop.Key) int (how many of these keys it holds),
-// as *indexer.Indexer does, Replace uses them to skip walking All when
-// every key it holds was listed.
+// It must change only through the consumer's process function, for the keys
+// being processed, and be up to date with them when the process function
+// returns.
 type KnownObjects[T controlloop.Object] interface {
 	// Get returns the object with the key.
 	Get(key controlloop.Key) (T, bool)
@@ -52,10 +50,11 @@ type Options[T controlloop.Object] struct {
 	Transform func(T) (T, error)
 }
 
+// validate reports the first field of o that breaks its rule.
 func (o *Options[T]) validate() error {
 	if o.KnownObjects != nil {
 		if v := reflect.ValueOf(o.KnownObjects); v.Kind() == reflect.Pointer && v.IsNil() {
-			return fmt.Errorf("%w: %T.KnownObjects is a nil %T", controlloop.ErrInvalid, *o, o.KnownObjects)
+			return fmt.Errorf("deltafifo: Options.KnownObjects is a nil %T: must be nil (no known objects) or a usable value: %w", o.KnownObjects, controlloop.ErrInvalid)
 		}
 	}
 	return nil

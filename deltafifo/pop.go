@@ -36,44 +36,143 @@ var errPanicked = errors.New("deltafifo: process function panicked")
 // while it waits. Several goroutines may Pop at once.
 func (f *FIFO[T]) Pop(ctx context.Context, process ProcessFunc[T]) error {
 	if process == nil {
-		return fmt.Errorf("deltafifo: Pop: %w: nil process function", controlloop.ErrInvalid)
+		return fmt.Errorf("deltafifo: Pop: nil process function: %w", controlloop.ErrInvalid)
+	}
+	if f.synced == nil { // not made by New
+		return errNotNew("Pop")
 	}
 	f.mu.Lock()
-	if f.queue.Len() == 0 {
-		if err := f.lockedWait(ctx); err != nil {
-			f.mu.Unlock()
-			return err
-		}
+	if err := f.lockedWait(ctx, false); err != nil {
+		f.mu.Unlock()
+		return err
 	}
-	s := f.queue.Pop()
-	s.queued = false
-	s.busy = true
-	deltas, initial := s.deltas, s.initial
-	s.deltas = nil
-	f.busy = append(f.busy, inflight[T]{s, deltas, initial})
+	s := f.lockedTake()
 	f.mu.Unlock()
 
 	done := false
 	defer func() {
 		if !done {
-			f.finish(s, errPanicked)
+			f.finish(errPanicked, s)
 		}
 	}()
-	err := process(deltas, initial)
+	err := process(s.popped, s.poppedInitial)
 	done = true
-	f.finish(s, err)
+	f.finish(err, s)
 	return err
 }
 
-// lockedWait waits until a key is queued, the FIFO is closed or ctx ends.
-func (f *FIFO[T]) lockedWait(ctx context.Context) error {
+// Popped is one key's Deltas handed out by [FIFO.PopBatch], with whether
+// the key belongs to the initial list (see [ProcessFunc]).
+type Popped[T controlloop.Object] struct {
+	Deltas        Deltas[T]
+	InInitialList bool
+	s             *slot[T]
+}
+
+// BatchFunc handles the keys popped together by [FIFO.PopBatch], oldest
+// first. A nil return completes every key; an error requeues every key, as
+// for [FIFO.Pop]. The batch is the FIFO's once the function returns: it
+// must not be kept.
+//
+// version is the version the FIFO's writes had been brought to when the
+// batch was taken (the last [FIFO.Progress]), if the batch took every
+// queued key, and "" otherwise: with one consumer, once the function has
+// applied the batch, it has applied every change up to version.
+type BatchFunc[T controlloop.Object] func(batch []Popped[T], version string) error
+
+// PopBatch is [FIFO.Pop] for up to limit keys at once: it waits for a queued
+// key, takes the oldest keys queued, up to limit, and calls process once with
+// all of them. Each key is handled as Pop handles its key: never handed to
+// another Pop meanwhile, requeued at the back once process returns if
+// deltas arrived for it, and, when process fails, requeued with its Deltas
+// in front. A consumer that applies a batch's changes together (in one
+// indexer Txn, say) pays for its bookkeeping once per batch. Errors as for
+// Pop, and an error wrapping [controlloop.ErrInvalid] for limit < 1.
+//
+// PopBatch also returns when [FIFO.Progress] brought a new version while
+// nothing was queued: it then calls process with an empty batch and that
+// version, so that a consumer learns of a bookmark without a change.
+func (f *FIFO[T]) PopBatch(ctx context.Context, limit int, process BatchFunc[T]) error {
+	switch {
+	case process == nil:
+		return fmt.Errorf("deltafifo: PopBatch: nil process function: %w", controlloop.ErrInvalid)
+	case limit < 1:
+		return fmt.Errorf("deltafifo: PopBatch: limit is %d: must be at least 1: %w", limit, controlloop.ErrInvalid)
+	case f.synced == nil: // not made by New
+		return errNotNew("PopBatch")
+	}
+	f.mu.Lock()
+	if err := f.lockedWait(ctx, true); err != nil {
+		f.mu.Unlock()
+		return err
+	}
+	n := min(limit, f.queue.Len())
+	batch := f.spare[:0]
+	f.spare = nil
+	if cap(batch) < n {
+		batch = make([]Popped[T], 0, max(n, 2*cap(batch))) // not exact: batches grow in a burst
+	}
+	for range n {
+		s := f.lockedTake()
+		batch = append(batch, Popped[T]{Deltas: s.popped, InInitialList: s.poppedInitial, s: s})
+	}
+	version := ""
+	if f.queue.Len() == 0 {
+		version, f.newVersion = f.version, false
+	}
+	f.mu.Unlock()
+
+	done := false
+	defer func() {
+		if !done {
+			f.finishBatch(errPanicked, batch)
+		}
+	}()
+	err := process(batch, version)
+	done = true
+	f.finishBatch(err, batch)
+	return err
+}
+
+// maxSpare bounds the capacity of the batch buffer kept for the next
+// PopBatch: an initial list's would hold memory for good.
+const maxSpare = 4096
+
+// finishBatch ends the processing of a batch's slots, and keeps the batch
+// for the next PopBatch.
+func (f *FIFO[T]) finishBatch(err error, batch []Popped[T]) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, p := range batch {
+		f.lockedFinish(p.s, err)
+	}
+	clear(batch)
+	if cap(batch) > cap(f.spare) && cap(batch) <= maxSpare {
+		f.spare = batch[:0]
+	}
+}
+
+// lockedTake takes the oldest queued key out of the queue and marks it
+// busy, its deltas moved to popped.
+func (f *FIFO[T]) lockedTake() *slot[T] {
+	s := f.queue.Pop()
+	s.queued = false
+	s.busy = true
+	s.popped, s.poppedInitial = s.deltas, s.initial
+	s.deltas = nil
+	return s
+}
+
+// lockedWait waits until a key is queued (or, with orVersion, Progress
+// brought a version no batch has taken), the FIFO is closed or ctx ends.
+func (f *FIFO[T]) lockedWait(ctx context.Context, orVersion bool) error {
 	var stop func() bool
 	defer func() {
 		if stop != nil {
 			stop()
 		}
 	}()
-	for f.queue.Len() == 0 {
+	for f.queue.Len() == 0 && !(orVersion && f.newVersion) {
 		if f.closed {
 			return ErrClosed
 		}
@@ -92,23 +191,17 @@ func (f *FIFO[T]) lockedWait(ctx context.Context) error {
 	return nil
 }
 
-// finish ends the processing of slot s with the process function's error.
-func (f *FIFO[T]) finish(s *slot[T], err error) {
+// finish ends the processing of the slot of a Pop.
+func (f *FIFO[T]) finish(err error, s *slot[T]) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var popped Deltas[T]
-	var initial bool
-	for i, b := range f.busy {
-		if b.s == s {
-			popped, initial = b.popped, b.initial
-			last := len(f.busy) - 1
-			f.busy[i] = f.busy[last]
-			f.busy[last] = inflight[T]{}
-			f.busy = f.busy[:last]
-			break
-		}
-	}
-	s.busy = false
+	f.lockedFinish(s, err)
+}
+
+// lockedFinish ends the processing of slot s.
+func (f *FIFO[T]) lockedFinish(s *slot[T], err error) {
+	popped, initial := s.popped, s.poppedInitial
+	s.popped, s.poppedInitial, s.busy = nil, false, false
 	if err != nil {
 		// The process function may keep its slice: merge into a copy.
 		merged := slices.Clone(popped)
@@ -131,4 +224,16 @@ func (f *FIFO[T]) finish(s *slot[T], err error) {
 	s.queued = true
 	f.queue.Push(s)
 	f.cond.Signal()
+}
+
+// Progress records that the writes so far have brought the FIFO to
+// version resourceVersion of its source (the reflector calls it: see
+// reflector.ProgressStore). The next [FIFO.PopBatch] that takes every
+// queued key hands that version to its process function; a PopBatch
+// waiting on an empty queue returns with it at once.
+func (f *FIFO[T]) Progress(resourceVersion string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.version, f.newVersion = resourceVersion, true
+	f.cond.Broadcast() // a Pop, which waits for keys only, may be waiting too
 }

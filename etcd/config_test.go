@@ -3,28 +3,25 @@ package etcd_test
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/controlloop/controlloop"
 	"github.com/controlloop/controlloop/etcd"
 	"github.com/controlloop/controlloop/etcd/etcdtest"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc"
 )
 
 const secret = "s3cr3t-pa55"
@@ -45,6 +42,7 @@ func TestClientConfigNeverShowsPassword(t *testing.T) {
 }
 
 func TestClientConfigFlags(t *testing.T) {
+	srv := etcdtest.Start(t, etcdtest.Options{Auth: &etcdtest.Auth{RootPassword: secret}})
 	dir := t.TempDir()
 	pw := filepath.Join(dir, "pw")
 	if err := os.WriteFile(pw, []byte(secret+"\n"), 0o600); err != nil {
@@ -53,30 +51,65 @@ func TestClientConfigFlags(t *testing.T) {
 	var c etcd.ClientConfig
 	fs := flag.NewFlagSet("x", flag.ContinueOnError)
 	c.RegisterFlags(fs)
-	if err := fs.Parse([]string{"-endpoints", "http://a:1, http://b:2", "-etcd-user", "root", "-etcd-password-file", pw, "-etcd-dial-timeout", "2s"}); err != nil {
+	endpoints := "http://a:1, " + srv.Endpoints()[0]
+	if err := fs.Parse([]string{"-endpoints", endpoints, "-etcd-user", "root", "-etcd-password-file", pw,
+		"-etcd-dial-timeout", "2s", "-etcd-max-reconnect-delay", "1s"}); err != nil {
 		t.Fatal(err)
+	}
+	if c.MaxReconnectDelay != time.Second || c.Username != "root" || c.PasswordFile != pw {
+		t.Errorf("from flags: %+v", c)
 	}
 	cfg, err := c.Config()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(cfg.Endpoints, " ") != "http://a:1 http://b:2" || cfg.Username != "root" || cfg.Password != secret || cfg.DialTimeout != 2*time.Second || cfg.TLS != nil {
-		t.Errorf("config from flags: %v %v %v %v", cfg.Endpoints, cfg.Username, cfg.DialTimeout, cfg.TLS)
+	if strings.Join(cfg.Endpoints, " ") != "http://a:1 "+srv.Endpoints()[0] || cfg.DialTimeout != 2*time.Second || cfg.TLS != nil {
+		t.Errorf("config from flags: %v %v %v", cfg.Endpoints, cfg.DialTimeout, cfg.TLS)
+	}
+	// The password read from the file authenticates.
+	cfg.Endpoints = srv.Endpoints()
+	cfg.Logger = quietZap()
+	cl, err := clientv3.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if _, err := cl.Put(testContext(t, 10*time.Second), "/flags", "x"); err != nil {
+		t.Errorf("as the user of the flags: %v", err)
 	}
 }
 
+// TestClientConfigErrors: Config refuses each incomplete or inconsistent
+// config with ErrInvalid naming the field and the rule, and never shows
+// the password in an error.
 func TestClientConfigErrors(t *testing.T) {
 	ep := []string{"http://a:1"}
-	for _, c := range []etcd.ClientConfig{
-		{},
-		{Endpoints: ep, CertFile: "c.pem"},
-		{Endpoints: ep, Password: secret},
-		{Endpoints: ep, DialTimeout: -1},
-	} {
-		_, err := c.Config()
-		if !errors.Is(err, controlloop.ErrInvalid) {
-			t.Errorf("%v: %v, want ErrInvalid", c, err)
+	dir := t.TempDir()
+	notPEM := filepath.Join(dir, "ca.pem")
+	emptyPW := filepath.Join(dir, "pw")
+	for file, data := range map[string]string{notPEM: "not pem", emptyPW: "\n" + secret + "\n"} {
+		if err := os.WriteFile(file, []byte(data), 0o600); err != nil {
+			t.Fatal(err)
 		}
+	}
+	for _, tc := range []struct {
+		c    etcd.ClientConfig
+		want string
+	}{
+		{etcd.ClientConfig{}, "etcd: ClientConfig.Endpoints is empty: at least one endpoint is required"},
+		{etcd.ClientConfig{Endpoints: []string{"http://a:1", " "}}, `etcd: ClientConfig.Endpoints[1] is " ": must not be blank`},
+		{etcd.ClientConfig{Endpoints: ep, CertFile: "c.pem"}, "etcd: ClientConfig.KeyFile is empty: CertFile needs its key"},
+		{etcd.ClientConfig{Endpoints: ep, KeyFile: "k.pem"}, "etcd: ClientConfig.CertFile is empty: KeyFile needs its certificate"},
+		{etcd.ClientConfig{Endpoints: ep, Password: secret}, "etcd: ClientConfig.Username is empty: a Password or PasswordFile needs it"},
+		{etcd.ClientConfig{Endpoints: ep, PasswordFile: emptyPW}, "etcd: ClientConfig.Username is empty: a Password or PasswordFile needs it"},
+		{etcd.ClientConfig{Endpoints: ep, Username: "u", Password: secret, PasswordFile: emptyPW}, "etcd: ClientConfig.PasswordFile is " + emptyPW + ": set it or Password, not both"},
+		{etcd.ClientConfig{Endpoints: ep, DialTimeout: -1}, "etcd: ClientConfig.DialTimeout is -1ns: must not be negative"},
+		{etcd.ClientConfig{Endpoints: ep, MaxReconnectDelay: -time.Second}, "etcd: ClientConfig.MaxReconnectDelay is -1s: must not be negative"},
+		{etcd.ClientConfig{Endpoints: ep, CAFile: notPEM}, "etcd: ClientConfig.CAFile is " + notPEM + ": holds no PEM certificate"},
+		{etcd.ClientConfig{Endpoints: ep, Username: "u", PasswordFile: emptyPW}, "etcd: ClientConfig.PasswordFile is " + emptyPW + ": its first line, the password, is empty"},
+	} {
+		_, err := tc.c.Config()
+		wantInvalid(t, tc.c.String(), err, tc.want)
 		if err != nil && strings.Contains(err.Error(), secret) {
 			t.Errorf("error shows the password: %v", err)
 		}
@@ -86,25 +119,92 @@ func TestClientConfigErrors(t *testing.T) {
 		{Endpoints: ep, CertFile: "/no/cert", KeyFile: "/no/key"},
 		{Endpoints: ep, Username: "u", PasswordFile: "/no/pw"},
 	} {
-		if _, err := c.Config(); err == nil {
-			t.Errorf("%v: no error for a missing file", c)
+		if _, err := c.Config(); err == nil || errors.Is(err, controlloop.ErrInvalid) {
+			t.Errorf("%v: %v, want the missing file's error", c, err)
 		}
 	}
-	empty := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(empty, []byte("not pem"), 0o600); err != nil {
-		t.Fatal(err)
+}
+
+// TestClientConfigRegisterFlagsNil: RegisterFlags on a nil ClientConfig
+// does nothing, and a nil FlagSet stands for flag.CommandLine.
+func TestClientConfigRegisterFlagsNil(t *testing.T) {
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	(*etcd.ClientConfig)(nil).RegisterFlags(fs)
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	if n != 0 {
+		t.Errorf("a nil ClientConfig registered %d flags", n)
 	}
-	if _, err := (etcd.ClientConfig{Endpoints: ep, CAFile: empty}).Config(); !errors.Is(err, controlloop.ErrInvalid) {
-		t.Errorf("CA file without certificates: %v, want ErrInvalid", err)
+	saved := flag.CommandLine
+	t.Cleanup(func() { flag.CommandLine = saved })
+	flag.CommandLine = flag.NewFlagSet("cmd", flag.ContinueOnError)
+	var c etcd.ClientConfig
+	c.RegisterFlags(nil)
+	if err := flag.CommandLine.Parse([]string{"-endpoints", "http://a:1"}); err != nil || len(c.Endpoints) != 1 {
+		t.Errorf("flags on flag.CommandLine: %v, endpoints %v", err, c.Endpoints)
 	}
 }
 
 // TestClientConfigAuth: user and password reach etcd's auth; a wrong
 // password is refused, and the error does not show it.
 func TestClientConfigAuth(t *testing.T) {
-	srv := etcdtest.Start(t, etcdtest.Options{})
-	admin := srv.Client(t)
+	srv := etcdtest.Start(t, etcdtest.Options{Auth: &etcdtest.Auth{RootPassword: secret}})
 	ctx := testContext(t, 30*time.Second)
+	connect := func(pw string) *etcd.Source[*Pod] {
+		cfg, err := etcd.ClientConfig{Endpoints: srv.Endpoints(), Username: "root", Password: pw}.Config()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Logger = quietZap()
+		c, err := clientv3.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		src, err := etcd.New[*Pod](c, etcd.Options{Prefix: "/auth"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return src
+	}
+	if _, err := connect(secret).Create(ctx, pod("", "a", nil)); err != nil {
+		t.Errorf("authenticated create: %v", err)
+	}
+	// A wrong password fails the first request at once, with etcd's error.
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, err := connect("wrong-"+secret).Create(wctx, pod("", "b", nil))
+	if !errors.Is(err, rpctypes.ErrAuthFailed) {
+		t.Fatalf("a wrong password: %v, want ErrAuthFailed", err)
+	}
+	if strings.Contains(err.Error(), secret) {
+		t.Errorf("error shows the password: %v", err)
+	}
+}
+
+// TestClientConfigAuthOff: credentials given for a server that has
+// authentication off do no harm: requests go through without a token; once
+// authentication is turned on, the client authenticates.
+func TestClientConfigAuthOff(t *testing.T) {
+	srv := etcdtest.Start(t, etcdtest.Options{})
+	cfg, err := etcd.ClientConfig{Endpoints: srv.Endpoints(), Username: "root", Password: secret}.Config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Logger = quietZap()
+	c, err := clientv3.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := testContext(t, 10*time.Second)
+	if _, err := c.Put(ctx, "/off", "x"); err != nil {
+		t.Errorf("a put: %v", err)
+	}
+	if wr := <-c.Watch(ctx, "/off", clientv3.WithRev(1)); wr.Err() != nil || len(wr.Events) != 1 {
+		t.Errorf("a watch: %v %v", wr.Err(), wr.Events)
+	}
+	admin := srv.Client(t)
 	for _, step := range []func() error{
 		func() error { _, err := admin.UserAdd(ctx, "root", secret); return err },
 		func() error { _, err := admin.UserGrantRole(ctx, "root", "root"); return err },
@@ -114,45 +214,19 @@ func TestClientConfigAuth(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	connect := func(pw string) (*etcd.Source[*Pod], func(), error) {
-		cfg, err := etcd.ClientConfig{Endpoints: srv.Endpoints(), Username: "root", Password: pw}.Config()
-		if err != nil {
-			return nil, nil, err
-		}
-		cfg.Logger = quietZap()
-		c, err := clientv3.New(cfg)
-		if err != nil {
-			return nil, nil, err
-		}
-		src, err := etcd.New[*Pod](c, etcd.Options{Prefix: "/auth"})
-		return src, func() { c.Close() }, err
-	}
-	src, closeFn, err := connect(secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeFn()
-	if _, err := src.Create(ctx, pod("", "a", nil)); err != nil {
-		t.Errorf("authenticated create: %v", err)
-	}
-	_, closeBad, err := connect("wrong-" + secret)
-	if err == nil {
-		closeBad()
-		t.Fatal("a wrong password was accepted")
-	}
-	if strings.Contains(err.Error(), secret) {
-		t.Errorf("error shows the password: %v", err)
+	if _, err := c.Put(ctx, "/on", "x"); err != nil {
+		t.Errorf("a put once authentication is on: %v", err)
 	}
 }
 
 // TestClientConfigTLS: CA and client certificate files reach a TLS
 // server that verifies clients.
 func TestClientConfigTLS(t *testing.T) {
-	dir := t.TempDir()
-	files := writeCerts(t, dir)
-	srv := etcdtest.Start(t, etcdtest.Options{TLS: &etcdtest.TLSFiles{
-		CertFile: files.serverCert, KeyFile: files.serverKey, CAFile: files.ca, ClientCertAuth: true,
-	}})
+	files, err := etcdtest.WriteTLSFiles(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := etcdtest.Start(t, etcdtest.Options{TLS: files})
 	if !strings.HasPrefix(srv.Endpoints()[0], "https://") {
 		t.Fatalf("endpoints %v, want https", srv.Endpoints())
 	}
@@ -174,67 +248,67 @@ func TestClientConfigTLS(t *testing.T) {
 		_, err = cl.Put(pctx, "/tls", "x")
 		return err
 	}
-	if err := try(etcd.ClientConfig{CAFile: files.ca, CertFile: files.clientCert, KeyFile: files.clientKey}); err != nil {
+	if err := try(etcd.ClientConfig{CAFile: files.CAFile, CertFile: files.ClientCertFile, KeyFile: files.ClientKeyFile}); err != nil {
 		t.Errorf("with CA and client certificate: %v", err)
 	}
-	if err := try(etcd.ClientConfig{CAFile: files.ca}); err == nil {
+	if err := try(etcd.ClientConfig{CAFile: files.CAFile}); err == nil {
 		t.Error("without a client certificate: accepted")
 	}
 }
 
-type certFiles struct{ ca, serverCert, serverKey, clientCert, clientKey string }
-
-// writeCerts writes a CA, a server certificate for 127.0.0.1 and a client
-// certificate, all signed by the CA, as PEM files in dir.
-func writeCerts(t *testing.T, dir string) certFiles {
-	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
+// TestClientConfigReconnectBackoff (issue 13, item 4): a client made from
+// a ClientConfig waits at most MaxReconnectDelay (2s by default) between
+// two attempts to reach an endpoint that is down, however long it has been
+// down: gRPC's own backoff grows to 120s, so that after a long outage the
+// client came back many seconds after etcd. Under synctest, with a dialer
+// that fails every attempt, over ten minutes of an outage.
+func TestClientConfigReconnectBackoff(t *testing.T) {
+	for _, tc := range []struct {
+		max  time.Duration
+		want time.Duration // the longest gap allowed: max and gRPC's 20% jitter
+	}{
+		{0, 2400 * time.Millisecond},
+		{300 * time.Millisecond, 360 * time.Millisecond},
+	} {
+		t.Run(fmt.Sprint(tc.max), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				cfg, err := etcd.ClientConfig{Endpoints: []string{"http://etcd:2379"}, MaxReconnectDelay: tc.max}.Config()
+				if err != nil {
+					t.Fatal(err)
+				}
+				var (
+					mu       sync.Mutex // protects attempts
+					attempts []time.Time
+				)
+				cfg.DialOptions = append(cfg.DialOptions, grpc.WithContextDialer(func(context.Context, string) (net.Conn, error) {
+					mu.Lock()
+					defer mu.Unlock()
+					attempts = append(attempts, time.Now())
+					return nil, errors.New("etcd is down")
+				}))
+				cfg.Logger = quietZap()
+				c, err := clientv3.New(cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
+				_, err = c.Get(ctx, "k")
+				cancel()
+				c.Close()
+				synctest.Wait()
+				if err == nil {
+					t.Fatal("a Get with every dial failing succeeded")
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				var longest time.Duration
+				for i := 1; i < len(attempts); i++ {
+					longest = max(longest, attempts[i].Sub(attempts[i-1]))
+				}
+				if longest > tc.want || len(attempts) < int(10*time.Minute/tc.want) {
+					t.Errorf("MaxReconnectDelay %v: %d attempts in 10m, the longest gap %v; want gaps of at most %v", tc.max, len(attempts), longest, tc.want)
+				}
+			})
+		})
 	}
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		t.Fatal(err)
-	}
-	write := func(name, typ string, der []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	leaf := func(name string, serial int64, usage x509.ExtKeyUsage) (string, string) {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: name},
-			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage},
-			IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		kder, err := x509.MarshalECPrivateKey(key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return write(name+".pem", "CERTIFICATE", der), write(name+"-key.pem", "EC PRIVATE KEY", kder)
-	}
-	f := certFiles{ca: write("ca.pem", "CERTIFICATE", caDER)}
-	f.serverCert, f.serverKey = leaf("server", 2, x509.ExtKeyUsageServerAuth)
-	f.clientCert, f.clientKey = leaf("client", 3, x509.ExtKeyUsageClientAuth)
-	return f
 }

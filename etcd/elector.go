@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/controlloop/controlloop"
+	"github.com/controlloop/controlloop/reconcile"
 	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 	"google.golang.org/grpc/codes"
@@ -22,20 +24,25 @@ import (
 // alive; the one whose key is oldest leads. It implements the reconcile
 // package's LeaderElector interface.
 //
-// One Elector is one candidate: concurrent Lead calls (the controllers of
-// one process) share its campaign and its term, so that a process leads
-// with all its controllers or with none. The term is given up once every
-// caller's context has ended.
+// One Elector is one candidate, for one Lead at a time: a Lead while
+// another Lead of the same Elector campaigns or leads fails at once with an
+// error wrapping [reconcile.ErrElectorInUse], and leaves the other alone.
+// For the controllers of one process to lead together, set the Elector as
+// the reconcile.Manager's LeaderElector: the manager campaigns once for all
+// of them. Once a lead context has ended, Lead may be called again: it
+// campaigns anew.
 //
 // A term ends when its key disappears (its lease expired or was revoked, or
-// the key was deleted) or its lease can no longer be renewed; every lead
-// context is then cancelled. A leader cut off from etcd learns this late: up
-// to about TTL after the others may already lead. Writes that must not
-// happen after that go through [Source.Fenced], which etcd itself refuses
-// once the term is over.
+// the key was deleted) or its lease can no longer be renewed; the lead
+// context is then cancelled. A leader cut off from etcd cannot hear of it:
+// it gives up by itself once its lease has gone unrenewed for 2/3 of the
+// TTL, before etcd expires the lease. A paused process can still act after
+// another candidate leads, so writes that must not happen then go through
+// [Source.Fenced], which etcd itself refuses once the term is over.
 //
-// An Elector must be created with [NewElector]. Its methods are safe for
-// concurrent use.
+// An Elector must be created with [NewElector]; the methods of a zero
+// Elector fail with an error wrapping [controlloop.ErrInvalid]. Its methods
+// are safe for concurrent use.
 type Elector struct {
 	client *clientv3.Client
 	opts   ElectorOptions
@@ -43,18 +50,16 @@ type Elector struct {
 	wg     sync.WaitGroup // counts the goroutines that drive campaigns
 
 	mu  sync.Mutex // protects the fields below
-	cur *candidacy // the campaign or term under way, if any
+	cur *candidacy // the campaign or term of the Lead under way, if any
 	// term is cur's term while it leads: the fallback of fenced writes.
 	term *term
 }
 
-// candidacy is one campaign and the term it may win, shared by the Lead
-// calls that joined it.
+// candidacy is one campaign of one Lead call and the term it may win.
 type candidacy struct {
-	callers int                // Lead calls waiting or leading; guarded by Elector.mu
-	stop    context.CancelFunc // ends the campaign or term: every caller left
-	won     chan struct{}      // closed when leading; t is set before
-	over    chan struct{}      // closed when the campaign failed or the term ended
+	stop context.CancelFunc // ends the campaign or term: the caller left
+	won  chan struct{}      // closed when leading; t is set before
+	over chan struct{}      // closed when the campaign failed or the term ended
 	// overCtx is cancelled when over closes, for context.AfterFunc.
 	overCtx context.Context
 	setOver context.CancelFunc
@@ -78,7 +83,7 @@ type termKey struct{ e *Elector }
 // is invalid.
 func NewElector(client *clientv3.Client, opts ElectorOptions) (*Elector, error) {
 	if client == nil {
-		return nil, fmt.Errorf("etcd: %w: nil client", controlloop.ErrInvalid)
+		return nil, fmt.Errorf("etcd: NewElector: nil client: %w", controlloop.ErrInvalid)
 	}
 	if err := opts.validate(); err != nil {
 		return nil, err
@@ -89,23 +94,32 @@ func NewElector(client *clientv3.Client, opts ElectorOptions) (*Elector, error) 
 
 // Lead blocks until this candidate leads, then returns a context that is
 // cancelled when the term ends: leadership was lost, or ctx ended. Once the
-// contexts of all Lead calls sharing the term have ended, the elector
-// resigns (revokes its lease, which deletes its key), so that the next
-// candidate leads at once. The lead context carries the term, so that
-// fenced writes made under it (or under a context derived from it, even
-// through [context.WithoutCancel]) are refused by etcd once that term is
-// over.
+// lead context has ended, the elector resigns (revokes its lease, which
+// deletes its key), so that the next candidate leads at once. The lead
+// context carries the term, so that fenced writes made under it (or under a
+// context derived from it, even through [context.WithoutCancel]) are
+// refused by etcd once that term is over.
+//
+// Lead is one candidate's: while a Lead of e campaigns or leads (until its
+// lead context has ended), another fails at once with an error wrapping
+// [reconcile.ErrElectorInUse] and leaves the first alone.
 //
 // Failures to reach etcd while campaigning are logged and retried with
 // backoff. Lead returns an error only when ctx ends first (ctx.Err(), at
-// once, whether or not etcd answers) or etcd refuses the campaign for good
-// (permission denied).
+// once, whether or not etcd answers), e is in use or was not made by
+// [NewElector], or etcd refuses the campaign for good (permission denied).
 func (e *Elector) Lead(ctx context.Context) (context.Context, error) {
+	if e == nil || e.client == nil {
+		return nil, errZeroElector
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		c := e.join()
+		c, err := e.start()
+		if err != nil {
+			return nil, err
+		}
 		select {
 		case <-c.won:
 		case <-c.over:
@@ -132,38 +146,35 @@ func (e *Elector) Lead(ctx context.Context) (context.Context, error) {
 	}
 }
 
-// join adds a caller to the candidacy under way, starting one if there is
-// none.
-func (e *Elector) join() *candidacy {
+// start starts a candidacy for a Lead call, or fails with ErrElectorInUse
+// if another Lead's is under way.
+func (e *Elector) start() (*candidacy, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.cur == nil {
-		ctx, stop := context.WithCancel(context.Background())
-		c := &candidacy{stop: stop, won: make(chan struct{}), over: make(chan struct{})}
-		c.overCtx, c.setOver = context.WithCancel(context.Background())
-		e.cur = c
-		e.wg.Go(func() { e.drive(ctx, c) })
+	if e.cur != nil {
+		return nil, fmt.Errorf("etcd: Lead in election %s: %w", e.opts.Prefix, reconcile.ErrElectorInUse)
 	}
-	e.cur.callers++
-	return e.cur
+	ctx, stop := context.WithCancel(context.Background())
+	c := &candidacy{stop: stop, won: make(chan struct{}), over: make(chan struct{})}
+	c.overCtx, c.setOver = context.WithCancel(context.Background())
+	e.cur = c
+	e.wg.Go(func() { e.drive(ctx, c) })
+	return c, nil
 }
 
-// leave removes a caller from c; the last one out ends it.
+// leave ends c: its Lead call returned an error or its lead context ended.
 func (e *Elector) leave(c *candidacy) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	c.callers--
-	if c.callers == 0 {
-		c.stop()
-		if e.cur == c {
-			e.cur = nil
-		}
+	c.stop()
+	if e.cur == c {
+		e.cur = nil
 	}
 }
 
-// drive campaigns for c until it wins or ctx ends (every caller left),
+// drive campaigns for c until it wins or ctx ends (the caller left),
 // retrying failures with backoff, then holds the term until it is lost or
-// ctx ends. The callers learn that the term is over before the elector
+// ctx ends. The caller learns that the term is over before the elector
 // cleans up, which may wait for an unreachable etcd.
 func (e *Elector) drive(ctx context.Context, c *candidacy) {
 	t, session, err := e.campaignWithRetries(ctx)
@@ -215,7 +226,7 @@ func (e *Elector) campaignWithRetries(ctx context.Context) (*term, *concurrency.
 		case err == nil:
 			return t, session, nil
 		case ctx.Err() != nil:
-			return nil, nil, nil // every caller left: nothing to report
+			return nil, nil, nil // the caller left: nothing to report
 		case permanent(err):
 			return nil, nil, fmt.Errorf("etcd: campaign in %s: %w", e.opts.Prefix, err)
 		}
@@ -265,11 +276,14 @@ func (e *Elector) campaign(ctx context.Context) (*term, *concurrency.Session, er
 	stop()
 	cancel()
 	if err == nil && ctx.Err() != nil {
-		err = ctx.Err() // won as every caller left: hand leadership on
+		err = ctx.Err() // won as the caller left: hand leadership on
 	}
 	if err != nil {
+		// Whether the lease was lost is read before closing the session,
+		// which ends its context too.
+		lost := session.Ctx().Err() != nil && ctx.Err() == nil
 		e.closeSession(session)
-		if session.Ctx().Err() != nil && ctx.Err() == nil {
+		if lost {
 			err = fmt.Errorf("%w: %w", errTermLost, err)
 		}
 		return nil, nil, err
@@ -345,8 +359,8 @@ func (e *Elector) waitDelete(ctx context.Context, key string, rev int64) error {
 	return errors.New("watch of older candidate ended")
 }
 
-// waitLoss blocks until the term ends and says why: ctx done (every
-// caller left), the key deleted (the lease expired or was revoked), or the
+// waitLoss blocks until the term ends and says why: ctx done (the caller
+// left), the key deleted (the lease expired or was revoked), or the
 // lease not renewed for renewDeadline. The last gives up leadership before
 // etcd expires the lease, so that a leader cut off from etcd normally stops
 // before another can start; the fence covers the rest.
@@ -445,25 +459,36 @@ func (e *Elector) closeSession(session *concurrency.Session) {
 }
 
 // revoke revokes a lease within a bounded time; if etcd cannot be reached,
-// the lease expires by itself.
+// the lease expires by itself, and until then the candidate's key stays:
+// that is logged at Warn, since the next candidate waits for it.
 func (e *Elector) revoke(id clientv3.LeaseID) {
 	ctx, cancel := context.WithTimeout(context.Background(), e.cleanupTimeout())
 	defer cancel()
-	if _, err := e.client.Revoke(ctx, id); err != nil {
-		e.log.Debug("etcd: revoke lease failed; it will expire", "err", err)
+	if _, err := e.client.Revoke(ctx, id); err != nil && !errors.Is(err, rpctypes.ErrLeaseNotFound) {
+		e.log.Warn("etcd: revoke lease failed; it expires after the TTL", "lease", fmt.Sprintf("%x", id), "ttl", e.opts.TTL, "err", err)
 	}
 }
 
 func (e *Elector) cleanupTimeout() time.Duration { return min(e.opts.TTL, 3*time.Second) }
 
-// Wait blocks until the elector's campaign or term has ended and been
+// Wait blocks until the elector's campaigns and terms have ended and been
 // given up: call it after the contexts passed to Lead have ended to know
-// that the elector resigned, revoked its lease (or gave up trying, after
-// min(TTL, 3s)) and its goroutine has exited.
-func (e *Elector) Wait() { e.wg.Wait() }
+// that the elector resigned and its goroutines have exited. By then each
+// of its leases has been revoked, which deleted its key, unless etcd did
+// not answer within min(TTL, 3s): the elector then logs a warning and the
+// key lasts until the lease expires. On a zero Elector it returns at once.
+func (e *Elector) Wait() {
+	if e != nil {
+		e.wg.Wait()
+	}
+}
 
-// Leading reports whether the elector holds a term, as far as it knows.
+// Leading reports whether the elector holds a term, as far as it knows. A
+// zero Elector does not lead.
 func (e *Elector) Leading() bool {
+	if e == nil {
+		return false
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.term != nil
@@ -472,6 +497,9 @@ func (e *Elector) Leading() bool {
 // Leader returns the identity of the current leader of the election, or
 // "" if no candidate leads.
 func (e *Elector) Leader(ctx context.Context) (string, error) {
+	if e == nil || e.client == nil {
+		return "", errZeroElector
+	}
 	resp, err := e.client.Get(ctx, e.opts.Prefix+"/", clientv3.WithFirstCreate()...)
 	if err != nil {
 		return "", fmt.Errorf("etcd: leader of %s: %w", e.opts.Prefix, mapErr(err))
@@ -486,6 +514,9 @@ func (e *Elector) Leader(ctx context.Context) (string, error) {
 // term ctx carries (from Lead), else the elector's current term. It fails
 // with ErrNotLeader if there is neither.
 func (e *Elector) condition(ctx context.Context) (clientv3.Cmp, string, error) {
+	if e == nil || e.client == nil {
+		return clientv3.Cmp{}, "", errZeroElector
+	}
 	t, _ := ctx.Value(termKey{e}).(*term)
 	if t == nil {
 		e.mu.Lock()

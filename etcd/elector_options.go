@@ -1,14 +1,11 @@
 package etcd
 
 import (
-	"fmt"
 	"log/slog"
 	"os"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/controlloop/controlloop"
 )
 
 // ElectorOptions configure an [Elector].
@@ -26,22 +23,25 @@ type ElectorOptions struct {
 	// leader stops renewing it (a crash, a partition) another candidate may
 	// lead. A leader whose lease goes unrenewed for two thirds of it gives
 	// up by itself, before etcd expires the lease. etcd counts it in whole
-	// seconds: it is rounded up. Defaults to 10s.
+	// seconds, so it must be a whole number of seconds. Defaults to 10s.
 	TTL time.Duration
 	// Logger receives the elector's logs: terms won and lost at Info,
-	// retried failures at Warn. Defaults to [slog.Default].
+	// retried failures and leases it could not revoke at Warn. Defaults to
+	// [slog.Default].
 	Logger *slog.Logger
 }
 
 const defaultTTL = 10 * time.Second
 
 func (o ElectorOptions) validate() error {
-	p := strings.TrimRight(o.Prefix, "/")
+	if err := checkPrefix("ElectorOptions", o.Prefix); err != nil {
+		return err
+	}
 	switch {
-	case p == "":
-		return fmt.Errorf("etcd: %w: %T.Prefix is required (and must not be only slashes)", controlloop.ErrInvalid, o)
 	case o.TTL < 0:
-		return fmt.Errorf("etcd: %w: %T.TTL must not be negative, got %v", controlloop.ErrInvalid, o, o.TTL)
+		return invalid("ElectorOptions.TTL", o.TTL, "must not be negative")
+	case o.TTL%time.Second != 0:
+		return invalid("ElectorOptions.TTL", o.TTL, "must be a whole number of seconds (etcd counts leases in seconds)")
 	}
 	return nil
 }
@@ -58,7 +58,6 @@ func (o ElectorOptions) withDefaults() ElectorOptions {
 	if o.TTL == 0 {
 		o.TTL = defaultTTL
 	}
-	o.TTL = (o.TTL + time.Second - 1).Truncate(time.Second)
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}

@@ -2,8 +2,10 @@ package etcd_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -55,6 +57,15 @@ func newSource(t testing.TB, c *clientv3.Client) *etcd.Source[*Pod] {
 		t.Fatal(err)
 	}
 	return src
+}
+
+// wantInvalid fails t unless err wraps controlloop.ErrInvalid and its
+// message holds want (the field and the rule).
+func wantInvalid(t testing.TB, what string, err error, want string) {
+	t.Helper()
+	if !errors.Is(err, controlloop.ErrInvalid) || !strings.Contains(err.Error(), want) {
+		t.Errorf("%s: %v, want ErrInvalid with %q", what, err, want)
+	}
 }
 
 func testContext(t testing.TB, d time.Duration) context.Context {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/controlloop/controlloop/informer"
 	"github.com/controlloop/controlloop/reflector"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"pgregory.net/rapid"
 )
 
@@ -188,7 +190,7 @@ func TestInformerEventualConsistency(t *testing.T) {
 		}
 		cache := func() map[string]int64 {
 			state := map[string]int64{}
-			for _, p := range inf.Lister().List(controlloop.Selector{}) {
+			for _, p := range inf.Reader().List(controlloop.Selector{}) {
 				state[controlloop.KeyOf(p).String()], _ = strconv.ParseInt(p.ResourceVersion, 10, 64)
 			}
 			return state
@@ -220,6 +222,120 @@ func TestInformerEventualConsistency(t *testing.T) {
 					rt.Fatalf("handler %d: %s is gone from etcd but its last notification was %s", i, k, n.kind)
 				}
 			}
+		}
+	})
+}
+
+// cutAfterBookmark is a source whose first watch is made to replay a
+// burst of writes, with progress notifications requested meanwhile, and
+// is cut right after its first bookmark, as a broken connection would cut
+// it: the reflector then watches again from that bookmark.
+type cutAfterBookmark struct {
+	*etcd.Source[*Pod]
+	before, during func() // run before and after the first watch starts
+	calls          atomic.Int64
+}
+
+func (c *cutAfterBookmark) Watch(ctx context.Context, opts controlloop.WatchOptions) (<-chan controlloop.Event[*Pod], error) {
+	if c.calls.Add(1) != 1 {
+		return c.Source.Watch(ctx, opts)
+	}
+	c.before()
+	ctx, cancel := context.WithCancel(ctx)
+	in, err := c.Source.Watch(ctx, opts)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	c.during()
+	out := make(chan controlloop.Event[*Pod])
+	go func() {
+		defer close(out)
+		defer cancel()
+		for ev := range in {
+			select {
+			case out <- ev:
+			case <-ctx.Done():
+				return
+			}
+			if ev.Type == controlloop.Bookmark {
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
+// TestInformerCutAfterProgress (issue 13, item 1): an informer whose watch
+// is cut right after a progress notification, while the watch replays
+// changes made after its list, ends with the cache equal to etcd's
+// contents. On etcd 3.4 the notification used to become a bookmark ahead
+// of the replayed changes, the reflector resumed from it, and the changes
+// in between never reached the cache.
+func TestInformerCutAfterProgress(t *testing.T) {
+	forEachServer(t, func(t *testing.T, opts etcdtest.Options) {
+		e := newEnv(t, opts)
+		ctx := testContext(t, 60*time.Second)
+		if _, err := e.src.Create(ctx, pod("ns", "p0", nil)); err != nil {
+			t.Fatal(err)
+		}
+		// Progress is requested, as other users of the client would (on
+		// its shared stream) and on the source's own stream, until the
+		// watch is cut: etcd 3.4 answers at once, during the replay; a
+		// server that orders its answers only once the watch has caught
+		// up, past its last event thanks to a write elsewhere.
+		var requests sync.WaitGroup
+		defer requests.Wait()
+		rctx, stopRequests := context.WithCancel(ctx)
+		defer stopRequests()
+		var lw *cutAfterBookmark
+		lw = &cutAfterBookmark{
+			Source: e.src,
+			before: func() { writeHistory(t, ctx, e, e.src, 1000) },
+			during: func() {
+				if _, err := e.client.Put(ctx, "/elsewhere", "x"); err != nil {
+					t.Error(err)
+				}
+				requests.Go(func() {
+					tick := time.NewTicker(20 * time.Millisecond)
+					defer tick.Stop()
+					for lw.calls.Load() < 2 && rctx.Err() == nil {
+						_ = e.client.RequestProgress(clientv3.WithRequireLeader(rctx))
+						_ = etcd.RequestProgressUnchecked(rctx, e.src)
+						select {
+						case <-tick.C:
+						case <-rctx.Done():
+						}
+					}
+				})
+			},
+		}
+		inf, err := informer.New[*Pod](lw, informer.Options[*Pod]{
+			Logger:    quietLog,
+			Reflector: reflector.Options{Logger: quietLog, InitialBackoff: 5 * time.Millisecond, MaxBackoff: 50 * time.Millisecond},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runCtx, stop := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		wg.Go(func() { _ = inf.Run(runCtx) })
+		defer func() { stop(); wg.Wait() }()
+		cache := func() map[controlloop.Key]string {
+			out := map[controlloop.Key]string{}
+			for _, p := range inf.Reader().List(controlloop.Selector{}) {
+				out[controlloop.KeyOf(p)] = p.ResourceVersion
+			}
+			return out
+		}
+		var want map[controlloop.Key]string
+		deadline := time.Now().Add(3 * wait)
+		for lw.calls.Load() < 2 || !maps.Equal(cache(), want) {
+			if time.Now().After(deadline) {
+				t.Fatalf("after %d watches the cache differs from etcd (%d keys each):\n%v\n%v", lw.calls.Load(), len(want), cache(), want)
+			}
+			time.Sleep(10 * time.Millisecond)
+			want = storeVersions(t, ctx, e.src, controlloop.Selector{})
 		}
 	})
 }

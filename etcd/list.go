@@ -15,6 +15,9 @@ import (
 // wrapping [controlloop.ErrNotFound]. The read is linearizable.
 func (s *Source[T]) Get(ctx context.Context, key controlloop.Key) (T, error) {
 	var zero T
+	if err := s.usable(); err != nil {
+		return zero, err
+	}
 	if err := ctx.Err(); err != nil {
 		return zero, err
 	}
@@ -31,8 +34,9 @@ func (s *Source[T]) Get(ctx context.Context, key controlloop.Key) (T, error) {
 	return s.decode(resp.Kvs[0])
 }
 
-// List returns the objects opts selects, in the order of their etcd keys
-// (by namespace, then name), decoded fresh, with the revision they were
+// List returns the objects opts selects, in the byte order of their etcd
+// keys, "<namespace>/<name>" (sourcetest.PathOrder: namespace "a-b" sorts
+// before "a/..." since '-' < '/'), decoded fresh, with the revision they were
 // read at as the result's version. The read is linearizable.
 //
 // With opts.Limit set, List returns at most that many objects and a
@@ -42,12 +46,20 @@ func (s *Source[T]) Get(ctx context.Context, key controlloop.Key) (T, error) {
 // same Selector with every page: a token from another namespace fails with
 // [controlloop.ErrInvalid], as do a negative limit and a malformed token.
 //
+// A value that cannot be decoded, or whose key is not
+// <prefix>/<namespace>/<name>, is left out and reported (a log line at
+// Warn and Options.OnDecodeError), so that one bad value cannot keep a
+// consumer from starting.
+//
 // The namespace selects a key range in etcd; labels are matched here, on
 // the client, so a label selector still reads every object in the range.
 // A page under a label selector is filled up to the limit from further
 // reads where the first leaves it short.
 func (s *Source[T]) List(ctx context.Context, opts controlloop.ListOptions) (controlloop.ListResult[T], error) {
 	var res controlloop.ListResult[T]
+	if err := s.usable(); err != nil {
+		return res, err
+	}
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}
@@ -81,7 +93,7 @@ func (s *Source[T]) List(ctx context.Context, opts controlloop.ListOptions) (con
 		}
 		resp, err := s.client.Get(ctx, start, ops...)
 		if err != nil {
-			return controlloop.ListResult[T]{}, fmt.Errorf("etcd: list %s at revision %d: %w", start, rev, mapErr(err))
+			return controlloop.ListResult[T]{}, fmt.Errorf("etcd: list from key %q at revision %d: %w", start, rev, mapErr(err))
 		}
 		if rev == 0 {
 			// Later pages are read at this revision. Their own headers
@@ -91,7 +103,8 @@ func (s *Source[T]) List(ctx context.Context, opts controlloop.ListOptions) (con
 		for _, kv := range resp.Kvs {
 			obj, err := s.decode(kv)
 			if err != nil {
-				return controlloop.ListResult[T]{}, fmt.Errorf("etcd: list: %w", err)
+				s.skip("list", kv.Key, err)
+				continue
 			}
 			if opts.Selector.MatchesLabels(obj.GetObjectMeta().Labels) {
 				res.Items = append(res.Items, obj)

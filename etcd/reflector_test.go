@@ -212,3 +212,29 @@ func TestReflectorSurvivesRestart(t *testing.T) {
 	createPods(t, ctx, e.src, "ns", "c", 5)
 	eventually(t, wait, "convergence after a cut connection", func() bool { return converged(t, ctx, sink, e.src, controlloop.Selector{}) })
 }
+
+// TestReflectorSeesLostConnection (issue 13, item 3): when etcd stops, the
+// reflector's WatchErrorHandler receives an error wrapping ErrUnavailable
+// (the watch used to stay open and silent); once etcd is back, the
+// reflector sees a new write.
+func TestReflectorSeesLostConnection(t *testing.T) {
+	forEachServer(t, func(t *testing.T, opts etcdtest.Options) {
+		e := newEnv(t, opts)
+		ctx := testContext(t, 60*time.Second)
+		src := newSourceWith(t, e.client, etcd.Options{UnavailableAfter: 200 * time.Millisecond, Logger: quietLog})
+		if _, err := src.Create(ctx, pod("ns", "a", nil)); err != nil {
+			t.Fatal(err)
+		}
+		_, sink, errs := runReflector(t, src, reflector.Options{})
+		eventually(t, wait, "the first list", func() bool { return sink.Len() == 1 })
+		e.srv.Stop()
+		eventually(t, wait, "ErrUnavailable reported", func() bool { return errs.any(etcd.ErrUnavailable) })
+		if err := e.srv.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := src.Create(ctx, pod("ns", "b", nil)); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, wait, "the cache to catch up", func() bool { return converged(t, ctx, sink, src, controlloop.Selector{}) })
+	})
+}

@@ -2,12 +2,16 @@ package etcd
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
+	"log/slog"
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/controlloop/controlloop"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
@@ -19,8 +23,9 @@ import (
 // T must be a pointer to a struct that embeds [controlloop.ObjectMeta] (or
 // otherwise holds its metadata by value), such as *Pod.
 //
-// A Source must be created with [New]. All its methods are safe for
-// concurrent use; it holds no state besides its configuration, so it may be
+// A Source must be created with [New]; the methods of a nil or zero Source
+// fail with an error wrapping [controlloop.ErrInvalid]. All its methods are
+// safe for concurrent use; it holds no state besides its configuration, so it may be
 // copied through [Source.Fenced] at no cost. It does not own the client:
 // close the client when done.
 type Source[T controlloop.Object] struct {
@@ -28,8 +33,25 @@ type Source[T controlloop.Object] struct {
 	prefix string // without a trailing "/"
 	codec  Codec
 	elem   reflect.Type // the struct type T points to
-	// fence, if not nil, guards every write (see Source.Fenced).
-	fence *Elector
+	log    *slog.Logger
+	// onDecodeError is Options.OnDecodeError.
+	onDecodeError    func(key string, err error)
+	undecodable      prometheus.Counter // of Options.Metrics; nil without
+	unavailableAfter time.Duration
+	// stream is the value of the metadata that puts the source's watches
+	// on a gRPC stream of their own (see watchContext).
+	stream string
+	// fenced says that fence guards every write (see Source.Fenced and
+	// Source.ShardFenced).
+	fenced bool
+	fence  fencer
+}
+
+// A fencer makes writes conditional: condition returns the comparison
+// that fences a write made under ctx, and refused the error the write
+// fails with if etcd finds the comparison false.
+type fencer interface {
+	condition(ctx context.Context) (cmp clientv3.Cmp, refused func() error, err error)
 }
 
 var (
@@ -45,7 +67,7 @@ type probe struct{ controlloop.ObjectMeta }
 // pointer to a struct whose metadata is held by value.
 func New[T controlloop.Object](client *clientv3.Client, opts Options) (*Source[T], error) {
 	if client == nil {
-		return nil, fmt.Errorf("etcd: %w: nil client", controlloop.ErrInvalid)
+		return nil, fmt.Errorf("etcd: New: nil client: %w", controlloop.ErrInvalid)
 	}
 	if err := opts.validate(); err != nil {
 		return nil, err
@@ -53,19 +75,33 @@ func New[T controlloop.Object](client *clientv3.Client, opts Options) (*Source[T
 	opts = opts.withDefaults()
 	t := reflect.TypeFor[T]()
 	if t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
-		return nil, fmt.Errorf("etcd: %w: type parameter %v must be a pointer to a struct", controlloop.ErrInvalid, t)
+		return nil, fmt.Errorf("etcd: New: type parameter %v: must be a pointer to a struct: %w", t, controlloop.ErrInvalid)
 	}
-	s := &Source[T]{client: client, prefix: opts.Prefix, codec: opts.Codec, elem: t.Elem()}
+	s := &Source[T]{client: client, prefix: opts.Prefix, codec: opts.Codec, elem: t.Elem(),
+		log: opts.Logger, onDecodeError: opts.OnDecodeError, unavailableAfter: opts.UnavailableAfter,
+		stream: rand.Text(),
+	}
+	if opts.Metrics != nil {
+		s.undecodable = opts.Metrics.undecodable.WithLabelValues(opts.Prefix)
+	}
 	// The source writes Generation on a shallow copy of the caller's
 	// object: the metadata must be part of the struct, not behind a pointer.
 	a := s.newObject()
 	if a.GetObjectMeta() == nil {
-		return nil, fmt.Errorf("etcd: %w: %v.GetObjectMeta returns nil on a zero value", controlloop.ErrInvalid, t)
+		return nil, fmt.Errorf("etcd: New: type parameter %v: GetObjectMeta must not return nil on a zero value: %w", t, controlloop.ErrInvalid)
 	}
 	if b := s.shallowCopy(a); b.GetObjectMeta() == a.GetObjectMeta() {
-		return nil, fmt.Errorf("etcd: %w: %v must hold its ObjectMeta by value (embed it), not behind a pointer", controlloop.ErrInvalid, t)
+		return nil, fmt.Errorf("etcd: New: type parameter %v: must hold its ObjectMeta by value (embed it), not behind a pointer: %w", t, controlloop.ErrInvalid)
 	}
 	return s, nil
+}
+
+// usable reports errZeroSource if s was not made by New.
+func (s *Source[T]) usable() error {
+	if s == nil || s.client == nil {
+		return errZeroSource
+	}
+	return nil
 }
 
 // Prefix returns the key prefix, without a trailing "/".
@@ -133,6 +169,19 @@ func (s *Source[T]) decode(kv *mvccpb.KeyValue) (T, error) {
 	return obj, nil
 }
 
+// skip reports a value that a List or a watch (op) leaves out because
+// decoding it failed with err: a log line at Warn, OnDecodeError and the
+// metric.
+func (s *Source[T]) skip(op string, key []byte, err error) {
+	s.log.Warn("etcd: skipping an undecodable value", "op", op, "key", string(key), "err", err)
+	if s.undecodable != nil {
+		s.undecodable.Inc()
+	}
+	if s.onDecodeError != nil {
+		s.onDecodeError(string(key), err)
+	}
+}
+
 // encode returns the stored form of obj with the given generation: the
 // store-owned ResourceVersion and UID are left out, as reads derive them.
 // obj is not modified.
@@ -148,7 +197,10 @@ func (s *Source[T]) encode(obj T, generation int64) ([]byte, error) {
 }
 
 // checkObject rejects an unusable object before a write.
-func checkObject[T controlloop.Object](ctx context.Context, op string, obj T) error {
+func (s *Source[T]) checkObject(ctx context.Context, op string, obj T) error {
+	if err := s.usable(); err != nil {
+		return err
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -149,6 +150,58 @@ func TestWriteErrors(t *testing.T) {
 	}
 }
 
+// TestConcurrentUpdatesFromOneVersion: Update is a compare-and-swap in
+// etcd's transaction, not only a check before it: of updates that all read
+// the same version and race to write, exactly one wins each round, and the
+// others fail with ErrConflict (and UpdateStatus and Delete alike).
+func TestConcurrentUpdatesFromOneVersion(t *testing.T) {
+	e := newEnv(t, etcdtest.Options{})
+	ctx := testContext(t, 60*time.Second)
+	cur, err := e.src.Create(ctx, pod("ns", "raced", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const rounds, writers = 20, 8
+	writes := map[string]func(p *Pod) error{
+		"Update":       func(p *Pod) error { _, err := e.src.Update(ctx, p); return err },
+		"UpdateStatus": func(p *Pod) error { _, err := e.src.UpdateStatus(ctx, p); return err },
+		"Delete": func(p *Pod) error {
+			return e.src.Delete(ctx, controlloop.KeyOf(p), controlloop.DeleteOptions{ResourceVersion: p.ResourceVersion})
+		},
+	}
+	for name, write := range writes {
+		for round := range rounds {
+			start := make(chan struct{})
+			errs := make(chan error, writers)
+			for w := range writers {
+				p := *cur
+				p.Spec = fmt.Sprintf("round %d writer %d", round, w)
+				go func() { <-start; errs <- write(&p) }()
+			}
+			close(start)
+			won := 0
+			for range writers {
+				switch err := <-errs; {
+				case err == nil:
+					won++
+				case !errors.Is(err, controlloop.ErrConflict) && !errors.Is(err, controlloop.ErrNotFound):
+					t.Fatalf("%s round %d: %v, want ErrConflict for a loser", name, round, err)
+				}
+			}
+			if won != 1 {
+				t.Fatalf("%s round %d: %d of %d writes from one version won, want 1", name, round, won, writers)
+			}
+			if name == "Delete" {
+				if cur, err = e.src.Create(ctx, pod("ns", "raced", nil)); err != nil {
+					t.Fatal(err)
+				}
+			} else if cur, err = e.src.Get(ctx, controlloop.KeyOf(cur)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
 // metaPtr holds its metadata behind a pointer, which New refuses.
 type metaPtr struct{ *controlloop.ObjectMeta }
 
@@ -161,52 +214,76 @@ func (notStruct) GetName() string                        { return "" }
 func (notStruct) GetResourceVersion() string             { return "" }
 func (notStruct) GetObjectMeta() *controlloop.ObjectMeta { return nil }
 
+// TestNewRejectsBadInput: New refuses a nil client, a bad prefix and an
+// unusable type with ErrInvalid, naming the field or the type and the rule.
 func TestNewRejectsBadInput(t *testing.T) {
 	c, err := clientv3.New(clientv3.Config{Endpoints: []string{"127.0.0.1:1"}, DialTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if _, err := etcd.New[*Pod](nil, etcd.Options{Prefix: "/p"}); !errors.Is(err, controlloop.ErrInvalid) {
-		t.Errorf("nil client: %v", err)
+	_, err = etcd.New[*Pod](nil, etcd.Options{Prefix: "/p"})
+	wantInvalid(t, "nil client", err, "etcd: New: nil client")
+	for p, want := range map[string]string{
+		"":       `etcd: Options.Prefix is "": must name a key prefix`,
+		"/":      `etcd: Options.Prefix is "/": must name a key prefix`,
+		"a\x00b": `etcd: Options.Prefix is "a\x00b": must not contain a NUL byte`,
+	} {
+		_, err := etcd.New[*Pod](c, etcd.Options{Prefix: p})
+		wantInvalid(t, fmt.Sprintf("prefix %q", p), err, want)
 	}
-	for _, p := range []string{"", "/", "a\x00b"} {
-		if _, err := etcd.New[*Pod](c, etcd.Options{Prefix: p}); !errors.Is(err, controlloop.ErrInvalid) {
-			t.Errorf("prefix %q: %v", p, err)
-		}
-	}
-	if _, err := etcd.New[notStruct](c, etcd.Options{Prefix: "/p"}); !errors.Is(err, controlloop.ErrInvalid) {
-		t.Errorf("non-pointer T: %v", err)
-	}
-	if _, err := etcd.New[*metaPtr](c, etcd.Options{Prefix: "/p"}); !errors.Is(err, controlloop.ErrInvalid) {
-		t.Errorf("metadata behind a pointer: %v", err)
-	}
+	_, err = etcd.New[*Pod](c, etcd.Options{Prefix: "/p", UnavailableAfter: -time.Second})
+	wantInvalid(t, "negative UnavailableAfter", err, "etcd: Options.UnavailableAfter is -1s: must not be negative")
+	_, err = etcd.New[notStruct](c, etcd.Options{Prefix: "/p"})
+	wantInvalid(t, "non-pointer T", err, "must be a pointer to a struct")
+	_, err = etcd.New[*metaPtr](c, etcd.Options{Prefix: "/p"})
+	wantInvalid(t, "metadata behind a pointer", err, "GetObjectMeta must not return nil on a zero value")
 	src, err := etcd.New[*Pod](c, etcd.Options{Prefix: "/p/"})
 	if err != nil || src.Prefix() != "/p" || src.Key(controlloop.Key{Name: "x"}) != "/p//x" {
 		t.Errorf("prefix with trailing slash: %v %q", err, src.Prefix())
 	}
 }
 
-func TestDecodeErrors(t *testing.T) {
+// TestZeroSourceAndElector: a Source or an Elector not made by its
+// constructor (nil or zero), and a Source fenced by one, fail every call
+// with ErrInvalid instead of panicking; a fenced write never goes out
+// unfenced.
+func TestZeroSourceAndElector(t *testing.T) {
+	ctx := t.Context()
+	key := controlloop.Key{Name: "x"}
+	for name, s := range map[string]*etcd.Source[*Pod]{"nil": nil, "zero": new(etcd.Source[*Pod])} {
+		calls := map[string]func() error{
+			"Get":             func() error { _, err := s.Get(ctx, key); return err },
+			"List":            func() error { _, err := s.List(ctx, controlloop.ListOptions{}); return err },
+			"Watch":           func() error { _, err := s.Watch(ctx, controlloop.WatchOptions{}); return err },
+			"RequestProgress": func() error { return s.RequestProgress(ctx) },
+			"Create":          func() error { _, err := s.Create(ctx, pod("", "x", nil)); return err },
+			"Update":          func() error { _, err := s.Update(ctx, pod("", "x", nil)); return err },
+			"UpdateStatus":    func() error { _, err := s.UpdateStatus(ctx, pod("", "x", nil)); return err },
+			"Delete":          func() error { return s.Delete(ctx, key, controlloop.DeleteOptions{}) },
+		}
+		for call, f := range calls {
+			wantInvalid(t, name+" Source: "+call, f(), "Source not made by New")
+		}
+	}
+	if (*etcd.Source[*Pod])(nil).Fenced(nil) != nil {
+		t.Error("Fenced of a nil Source is not nil")
+	}
 	e := newEnv(t, etcdtest.Options{})
-	ctx := testContext(t, 30*time.Second)
-	if _, err := e.client.Put(ctx, e.src.Prefix()+"/ns/bad", "{not json"); err != nil {
-		t.Fatal(err)
+	for name, el := range map[string]*etcd.Elector{"nil": nil, "zero": new(etcd.Elector)} {
+		_, err := el.Lead(ctx)
+		wantInvalid(t, name+" Elector: Lead", err, "Elector not made by NewElector")
+		_, err = el.Leader(ctx)
+		wantInvalid(t, name+" Elector: Leader", err, "Elector not made by NewElector")
+		if el.Leading() {
+			t.Errorf("%s Elector: Leading", name)
+		}
+		el.Wait()
+		_, err = e.src.Fenced(el).Create(ctx, pod("", "fenced-"+name, nil))
+		wantInvalid(t, "Source fenced by a "+name+" Elector: Create", err, "Elector not made by NewElector")
 	}
-	if _, err := e.src.Get(ctx, controlloop.Key{Namespace: "ns", Name: "bad"}); !errors.Is(err, etcd.ErrDecode) {
-		t.Errorf("Get of undecodable value: %v, want ErrDecode", err)
-	}
-	if _, err := e.src.List(ctx, controlloop.ListOptions{}); !errors.Is(err, etcd.ErrDecode) {
-		t.Errorf("List over undecodable value: %v, want ErrDecode", err)
-	}
-	if _, err := e.client.Put(ctx, e.src.Prefix()+"/ns/bad", "{}"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.client.Put(ctx, e.src.Prefix()+"/ns/a/b", "{}"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.src.List(ctx, controlloop.ListOptions{}); !errors.Is(err, etcd.ErrDecode) {
-		t.Errorf("List over malformed key: %v, want ErrDecode", err)
+	if _, err := e.src.Get(ctx, controlloop.Key{Name: "fenced-nil"}); !errors.Is(err, controlloop.ErrNotFound) {
+		t.Errorf("a write fenced by a nil Elector reached etcd: Get: %v", err)
 	}
 }
 
@@ -361,5 +438,10 @@ func TestListContinueErrors(t *testing.T) {
 	_, err = e.src.List(ctx, controlloop.ListOptions{Limit: 2, Selector: controlloop.Selector{Namespace: "a"}, Continue: res.Continue})
 	if !errors.Is(err, controlloop.ErrExpired) {
 		t.Errorf("continue after compaction: %v, want ErrExpired", err)
+	}
+	// The next page starts at the last key + "\x00" (issue 13, item 6): the
+	// message quotes it rather than printing a raw NUL byte.
+	if err != nil && (strings.ContainsRune(err.Error(), 0) || !strings.Contains(err.Error(), `p1\x00"`)) {
+		t.Errorf("continue after compaction: message %q: want the start key quoted, no raw NUL", err)
 	}
 }

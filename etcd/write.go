@@ -18,7 +18,7 @@ import (
 // modified.
 func (s *Source[T]) Create(ctx context.Context, obj T) (T, error) {
 	var zero T
-	if err := checkObject(ctx, "create", obj); err != nil {
+	if err := s.checkObject(ctx, "create", obj); err != nil {
 		return zero, err
 	}
 	key := controlloop.KeyOf(obj)
@@ -72,7 +72,7 @@ func (s *Source[T]) UpdateStatus(ctx context.Context, obj T) (T, error) {
 
 func (s *Source[T]) update(ctx context.Context, op string, obj T, bumpGeneration bool) (T, error) {
 	var zero T
-	if err := checkObject(ctx, op, obj); err != nil {
+	if err := s.checkObject(ctx, op, obj); err != nil {
 		return zero, err
 	}
 	key := controlloop.KeyOf(obj)
@@ -137,6 +137,9 @@ func (s *Source[T]) update(ctx context.Context, op string, obj T, bumpGeneration
 // [controlloop.ErrConflict] if opts.ResourceVersion is set and differs from
 // the stored version (the check and the delete are one transaction).
 func (s *Source[T]) Delete(ctx context.Context, key controlloop.Key, opts controlloop.DeleteOptions) error {
+	if err := s.usable(); err != nil {
+		return err
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -189,13 +192,13 @@ type write struct {
 // that a failure is explained without another round trip.
 func (s *Source[T]) commit(ctx context.Context, w write) (*clientv3.TxnResponse, error) {
 	cmps := []clientv3.Cmp{w.cond}
-	var fence string
-	if s.fence != nil {
-		cmp, desc, err := s.fence.condition(ctx)
+	var refused func() error
+	if s.fenced {
+		cmp, r, err := s.fence.condition(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("etcd: %s %v: %w", w.op, w.key, err)
 		}
-		cmps, fence = append(cmps, cmp), desc
+		cmps, refused = append(cmps, cmp), r
 	}
 	resp, err := s.client.Txn(ctx).If(cmps...).Then(w.then).Else(clientv3.OpGet(s.Key(w.key))).Commit()
 	if err != nil {
@@ -211,11 +214,11 @@ func (s *Source[T]) commit(ctx context.Context, w write) (*clientv3.TxnResponse,
 	if err := w.diagnose(cur); err != nil {
 		return nil, err
 	}
-	if fence == "" {
+	if refused == nil {
 		// Unreachable: the only condition held, yet the transaction failed.
 		return nil, fmt.Errorf("etcd: %s %v: %w: transaction failed", w.op, w.key, controlloop.ErrConflict)
 	}
-	return nil, fmt.Errorf("etcd: %s %v: %w: %s", w.op, w.key, ErrNotLeader, fence)
+	return nil, fmt.Errorf("etcd: %s %v: %w", w.op, w.key, refused())
 }
 
 // written returns the object a successful Create or Update stored: data

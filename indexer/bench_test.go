@@ -2,9 +2,11 @@ package indexer
 
 import (
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/controlloop/controlloop"
 )
@@ -57,7 +59,7 @@ func BenchmarkByIndex(b *testing.B) {
 	ix, _ := filled(b, 5000)
 	b.ReportAllocs()
 	for b.Loop() {
-		objs, _ := ix.ByIndex(NamespaceIndex, "ns-3")
+		objs, _ := byIndex(ix, NamespaceIndex, "ns-3")
 		if len(objs) != 500 {
 			b.Fatal(len(objs))
 		}
@@ -93,7 +95,7 @@ func BenchmarkUpdateWithReaders(b *testing.B) {
 					return
 				default:
 				}
-				_, _ = ix.ByIndex(NamespaceIndex, "ns-"+strconv.Itoa((r+i)%10))
+				_, _ = byIndex(ix, NamespaceIndex, "ns-"+strconv.Itoa((r+i)%10))
 			}
 		})
 	}
@@ -129,43 +131,64 @@ func BenchmarkBytesPerObject(b *testing.B) {
 	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(len(objs)), "B/object")
 }
 
-// BenchmarkHas looks up each of 100k keys once, in list order (as a FIFO
-// relist does).
-func BenchmarkHas(b *testing.B) {
+// BenchmarkReadLatencyDuringReplace measures reads while another goroutine
+// replaces the whole content of 100k objects without pause (issue 14): one
+// op is a Get of a random key, or a list of one namespace (10k objects).
+// It reports the p50 and p99 latency of the reads, in µs, and how many
+// Replaces ran.
+func BenchmarkReadLatencyDuringReplace(b *testing.B) {
 	objs := make([]*thing, 100_000)
 	for i := range objs {
 		objs[i] = mkN(i)
 	}
-	ix, _ := New(Options[*thing]{})
-	_ = ix.Replace(objs, "")
-	b.ReportAllocs()
-	for b.Loop() {
-		for _, o := range objs {
-			if !ix.Has(controlloop.KeyOf(o)) {
-				b.Fatal("missing")
+	for _, read := range []string{"Get", "ListNamespace"} {
+		b.Run("read="+read, func(b *testing.B) {
+			ix, _ := New(Options[*thing]{})
+			_ = ix.Replace(objs, "")
+			stop := make(chan struct{})
+			var replaces int
+			var wg sync.WaitGroup
+			wg.Go(func() {
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					_ = ix.Replace(objs, "")
+					replaces++
+				}
+			})
+			lat := make([]time.Duration, 0, 1<<16)
+			i := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				i++
+				start := time.Now()
+				if read == "Get" {
+					if _, ok := ix.Get(controlloop.KeyOf(objs[(i*7919)%len(objs)])); !ok {
+						b.Fatal("missing")
+					}
+				} else {
+					seq, _ := ix.ByIndex(NamespaceIndex, "ns-"+strconv.Itoa(i%10))
+					n := 0
+					for range seq {
+						n++
+					}
+					if n != len(objs)/10 {
+						b.Fatal(n)
+					}
+				}
+				if len(lat) < cap(lat) {
+					lat = append(lat, time.Since(start))
+				}
 			}
-		}
+			close(stop)
+			wg.Wait()
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds())/1e3, "p50-µs")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds())/1e3, "p99-µs")
+			b.ReportMetric(float64(replaces), "replaces")
+		})
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(objs)), "ns/lookup")
-}
-
-// BenchmarkCountKeys is BenchmarkHas with the lookups batched.
-func BenchmarkCountKeys(b *testing.B) {
-	objs := make([]*thing, 100_000)
-	keys := make([]controlloop.Key, len(objs))
-	for i := range objs {
-		objs[i] = mkN(i)
-		keys[i] = controlloop.KeyOf(objs[i])
-	}
-	ix, _ := New(Options[*thing]{})
-	_ = ix.Replace(objs, "")
-	b.ReportAllocs()
-	for b.Loop() {
-		for i := 0; i < len(keys); i += 64 {
-			if ix.CountKeys(keys[i:min(i+64, len(keys))]) != min(64, len(keys)-i) {
-				b.Fatal("missing")
-			}
-		}
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(objs)), "ns/lookup")
 }

@@ -1,12 +1,15 @@
 // Package indexer is a thread-safe cache of objects by key with secondary
 // indexes: what an informer keeps its view of the world in, and what
-// Listers read.
+// an informer's Reader reads.
 //
 // An [Indexer] maps each [controlloop.Key] to one object and keeps named
 // indexes, each an [IndexFunc] from an object to the values it is filed
 // under. [NamespaceIndex] is always present. Writers call Add, Update,
-// Delete and Replace; readers call Get, List, Keys, ByIndex, IndexKeys,
-// ListIndexValues, or walk with the iterators All and ByIndexSeq.
+// Delete and Replace, or make several writes at once in a [Txn] through
+// [Indexer.Write]; readers call Get and Len, and walk the content with
+// iterators, as the standard library's maps.All and maps.Keys do: All,
+// List, Keys, ByIndex, IndexKeys and ListIndexValues (slices.Collect makes
+// a slice of one).
 //
 // # Contract
 //
@@ -27,13 +30,17 @@
 // # Concurrency
 //
 // All methods are safe for concurrent use. Writers are serialised by a
-// mutex. Readers hold no lock for the length of a walk (at most, the first
-// read after writes takes the mutex for an O(1) publication), so a reader
-// cannot stall writers: client-go's ThreadSafeStore
-// holds one RWMutex while it copies a namespace, and ten such readers cut
-// its writer to a few thousand updates per second at 10k objects (165/s in
-// other measurements); here the writer keeps over a million per second
-// (figures below).
+// mutex; readers never take it. Each write (Add, Update, Delete, Replace,
+// or a batch of writes in one [Indexer.Write]) builds the new content on
+// the side and publishes it with one atomic store when it ends, as
+// cilium/statedb's part.Txn.Commit does; a read (Get, Len, or a walk)
+// loads the published content and takes no lock, so it never waits for a
+// writer, not even for a Replace of the whole content
+// (TestReadsTakeNoWritersLock; BenchmarkReadLatencyDuringReplace measures
+// the read latency while Replaces run). client-go's ThreadSafeStore, by
+// contrast, holds its read lock while it copies a namespace, which holds
+// its writers back (BenchmarkIndexerUpdateWithReaders in bench/clientgo
+// compares the two).
 //
 // The content is a persistent hash trie (a CHAMP): a write copies the
 // O(log32 n) nodes on its path and shares the rest, and readers walk the
@@ -42,11 +49,13 @@
 //
 //   - Each key's object sits in a cell shared by every version. An Update
 //     that changes no index value (the namespace cannot change: it is part
-//     of the key) just stores the new object in the cell: O(1), one 8-byte
-//     allocation, no copying.
-//   - Writes that come between two reads change an unpublished draft in
-//     place, as a mutable map would; the first read after them publishes it
-//     in O(1), and only the first write after a read copies its path.
+//     of the key) just stores the new object in the cell: O(1), no copying,
+//     and with only the namespace index no allocation (custom indexes
+//     add the slices of values computed to check that none changed). Such
+//     an update is the one write a reader may see before its batch ends.
+//   - The writes of one [Txn] change its draft in place, as a mutable map
+//     would: only its first write to a node copies it (TestWriteAllocations).
+//     An informer applies each batch of changes it pops in one Txn.
 //
 // What a walk sees: the keys (and, for ByIndex, the index membership) of
 // the version current when it started, each with an object that was that
@@ -55,19 +64,12 @@
 //
 // # Cost
 //
-// Measured side by side with client-go v0.37 in bench/clientgo (2 cores
-// shared with other work, so single figures swing by tens of percent;
-// benchstat medians of 6 interleaved runs):
-//
-//	                                      controlloop        client-go          ratio
-//	Update, 5000 keys, namespace index    83 ns, 1 alloc     236 ns, 3 allocs   2.8x
-//	Add+Delete, 5000 keys                 410 ns, 2-3 allocs 541 ns, 4 allocs   1.3x
-//	Get by key, 5000 keys                 33 ns, 0 allocs    60 ns, 1 alloc     1.8x
-//	ByIndex(namespace), 500 of 5000       4.3 µs             14.8 µs            3.5x
-//	heap per cached object, 10k objects   116 B              136 B              -15%
-//	Update with 10 namespace readers      2.1M writes/s      3.9k writes/s      537x
-//
-// Get is O(log32 n); List, Keys and ByIndex allocate their result once;
-// All and ByIndexSeq walk without copying. Replace builds the new content
-// off to the side in O(n) and publishes it atomically.
+// Get is O(log32 n); List and Keys allocate their result once;
+// All and ByIndex walk without copying. Add, Update and Delete are
+// O(log32 n), or O(1) for an Update that changes no index value. Replace
+// builds the new content off to the side in O(len(items)) and publishes it
+// atomically. bench/clientgo measures these next to client-go's
+// ThreadSafeStore (BenchmarkIndexerUpdate, BenchmarkIndexerAddDelete,
+// BenchmarkIndexerGet, BenchmarkIndexerByIndex,
+// BenchmarkIndexerBytesPerObject).
 package indexer

@@ -34,13 +34,13 @@ func ExampleIndexer() {
 	// Move b to n1: it leaves n2, which then holds nothing.
 	_ = ix.Update(&Pod{ObjectMeta: controlloop.ObjectMeta{Namespace: "web", Name: "b"}, Node: "n1"})
 
-	keys, _ := ix.IndexKeys("node", "n1")
-	slices.SortFunc(keys, func(a, b controlloop.Key) int { return compare(a.String(), b.String()) })
+	onN1, _ := ix.IndexKeys("node", "n1")
+	keys := slices.SortedFunc(onN1, func(a, b controlloop.Key) int { return compare(a.String(), b.String()) })
 	fmt.Println("on n1:", keys)
-	nodes, _ := ix.ListIndexValues("node")
-	fmt.Println("nodes in use:", nodes)
+	inUse, _ := ix.ListIndexValues("node")
+	fmt.Println("nodes in use:", slices.Sorted(inUse))
 
-	web, _ := ix.ByIndexSeq(indexer.NamespaceIndex, "web")
+	web, _ := ix.ByIndex(indexer.NamespaceIndex, "web")
 	n := 0
 	for range web {
 		n++

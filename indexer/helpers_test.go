@@ -2,6 +2,8 @@ package indexer
 
 import (
 	"errors"
+	"iter"
+	"slices"
 	"strconv"
 
 	"github.com/controlloop/controlloop"
@@ -36,4 +38,21 @@ func mk(ns, name string, tags ...string) *thing {
 
 func mkN(i int) *thing {
 	return &thing{ObjectMeta: controlloop.ObjectMeta{Namespace: "ns-" + strconv.Itoa(i%10), Name: "obj-" + strconv.Itoa(i)}}
+}
+
+// byIndex is ByIndex collected into a slice.
+func byIndex[T controlloop.Object](ix *Indexer[T], name, value string) ([]T, error) {
+	seq, err := ix.ByIndex(name, value)
+	if err != nil {
+		return nil, err
+	}
+	return controlloop.Collect(seq), nil
+}
+
+// collect returns the elements of a walk that did not fail, nil if it did.
+func collect[E any](seq iter.Seq[E], err error) []E {
+	if err != nil {
+		return nil
+	}
+	return slices.Collect(seq)
 }

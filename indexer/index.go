@@ -134,6 +134,17 @@ func sameValues(a, b []string) bool {
 	return true
 }
 
+// sameAll reports whether two results of allValues file an object under
+// the same values of every custom index.
+func sameAll(a, b [][]string) bool {
+	for i := 1; i < len(a); i++ {
+		if !sameValues(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
 // valueSet is the set of objects under one value of one index.
 type valueSet[T controlloop.Object] struct {
 	value string

@@ -2,6 +2,8 @@ package indexer
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -13,21 +15,20 @@ import (
 // The zero Indexer is empty, keeps only [NamespaceIndex] and is ready to use;
 // [New] adds indexes. An Indexer must not be copied after first use.
 //
-// Writes are serialised. Reads hold no lock while they walk, so a writer
-// never waits for a reader; the first read after writes takes the writers'
-// mutex for an O(1) publication (see the package documentation). Objects
-// handed in and out are shared: neither the caller nor the indexer may
-// modify them.
+// Writes are serialised, and each write (or [Indexer.Write] batch)
+// publishes the new content when it ends. Reads take no lock: they load the
+// published content, so a reader never waits for a writer, however long
+// the write (see the package documentation). Objects handed in and out are
+// shared: neither the caller nor the indexer may modify them.
 type Indexer[T controlloop.Object] struct {
-	mu    sync.Mutex // serialises writers and publication; held O(1) by readers, never for a walk
-	draft *state[T]  // guarded by mu: the writers' unpublished state, or nil
-	dirty atomic.Bool
-	cur   atomic.Pointer[state[T]] // the published state
+	mu  sync.Mutex               // serialises writers; never taken by a reader
+	txn Txn[T]                   // the write in progress; guarded by mu
+	cur atomic.Pointer[state[T]] // the published state; written only under mu
 }
 
 // state is one version of the whole cache. It is immutable once published,
-// except for the object held in each cell (see cell). A draft (a state not
-// yet published) is changed in place through its edit token.
+// except for the object held in each cell (see cell). A Txn's draft (a
+// state not yet published) is changed in place through its edit token.
 type state[T controlloop.Object] struct {
 	items *node[*cell[T]]
 	n     int
@@ -40,23 +41,33 @@ type state[T controlloop.Object] struct {
 // value stores the new object into the existing cell, which every state
 // shares; any other change gives the key a new cell, so that an older state
 // keeps the object that matches its indexes.
+//
+// The object is held in an atomic.Value as a box: a struct of one pointer,
+// when T is a pointer, is stored in an interface without an allocation, so
+// a new cell is one allocation and an in-place update none, and a read
+// reaches the object without a further indirection.
 type cell[T any] struct {
 	key controlloop.Key // so that walks and lookups need not load the object
-	p   atomic.Pointer[T]
+	v   atomic.Value    // always a box[T]
 }
+
+type box[T any] struct{ obj T }
 
 func newCell[T any](k controlloop.Key, v T) *cell[T] {
 	c := &cell[T]{key: k}
-	c.p.Store(&v)
+	c.v.Store(box[T]{v})
 	return c
 }
 
-func (c *cell[T]) load() T   { return *c.p.Load() }
-func (c *cell[T]) store(v T) { c.p.Store(&v) }
+func (c *cell[T]) load() T   { return c.v.Load().(box[T]).obj }
+func (c *cell[T]) store(v T) { c.v.Store(box[T]{v}) }
 
 func cellKey[T controlloop.Object](c *cell[T]) controlloop.Key { return c.key }
 
 // New returns an empty Indexer with the namespace index and opts.Indexers.
+// It fails with an error wrapping [controlloop.ErrInvalid] that names the
+// index and the rule for an empty name, a nil function or [NamespaceIndex]
+// (that one also wraps [ErrIndexExists]).
 func New[T controlloop.Object](opts Options[T]) (*Indexer[T], error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
@@ -66,7 +77,7 @@ func New[T controlloop.Object](opts Options[T]) (*Indexer[T], error) {
 	if len(opts.Indexers) > 0 {
 		d = d.with(opts.Indexers)
 	}
-	ix.cur.Store(&state[T]{defs: d, idx: make([]*node[*valueSet[T]], len(d.names))})
+	ix.cur.Store(emptyState(d))
 	return ix, nil
 }
 
@@ -75,71 +86,18 @@ func New[T controlloop.Object](opts Options[T]) (*Indexer[T], error) {
 //
 // The error wraps [controlloop.ErrInvalid] for a nil object or an invalid
 // key, or is the error of an [IndexFunc]; the indexer is then unchanged.
-// Cost: O(1) for an Update that changes no index value, else O(log32 n)
-// (one path of the trie, changed in place between two reads).
-func (ix *Indexer[T]) Add(obj T) error { return ix.put(obj) }
+// The write is published when Add returns. Cost: O(1) for an update that
+// changes no index value, else O(log32 n) (one path of the trie copied).
+func (ix *Indexer[T]) Add(obj T) error {
+	_, _, err := ix.write(obj, false)
+	return err
+}
 
 // Update stores obj, replacing any object with the same key, and moves it
 // between index values as needed. It is the same as [Indexer.Add].
-func (ix *Indexer[T]) Update(obj T) error { return ix.put(obj) }
-
-func (ix *Indexer[T]) put(obj T) error {
-	if err := controlloop.Validate(obj); err != nil {
-		return fmt.Errorf("indexer: %w", err)
-	}
-	k := controlloop.KeyOf(obj)
-	h := hashKey(k)
-	ix.mu.Lock()
-	defer ix.mu.Unlock()
-	s := ix.lockedLatest()
-	d := s.defs
-	old, exists := get(&d.cells, s.items, h, k)
-	var oldVals [][]string
-	if exists {
-		// The namespace is part of the key: only custom indexes can move.
-		same := true
-		if len(d.funcs) > 1 {
-			var err error
-			if oldVals, err = d.allValues(old.load()); err != nil {
-				return err
-			}
-		}
-		newVals, err := d.allValues(obj)
-		if err != nil {
-			return err
-		}
-		for i := 1; i < len(d.funcs); i++ {
-			if !sameValues(oldVals[i], newVals[i]) {
-				same = false
-				break
-			}
-		}
-		if same {
-			old.store(obj)
-			return nil
-		}
-		n := ix.lockedDraft()
-		c := newCell(k, obj)
-		n.items, _ = set(&d.cells, n.items, n.tok, h, k, c)
-		n.addIndex(0, k.Namespace, h, k, c) // replaces the old cell
-		for i := 1; i < len(d.funcs); i++ {
-			for _, v := range oldVals[i] {
-				if !contains(newVals[i], v) {
-					n.removeIndex(i, v, h, k)
-				}
-			}
-			for _, v := range newVals[i] {
-				n.addIndex(i, v, h, k, c)
-			}
-		}
-		return nil
-	}
-	newVals, err := d.allValues(obj)
-	if err != nil {
-		return err
-	}
-	ix.lockedDraft().insert(h, k, newCell(k, obj), newVals)
-	return nil
+func (ix *Indexer[T]) Update(obj T) error {
+	_, _, err := ix.write(obj, false)
+	return err
 }
 
 // insert adds cell c for the new key k (hash h) with index values vals
@@ -212,35 +170,10 @@ func (s *state[T]) removeIndex(i int, v string, h uint64, k controlloop.Key) {
 //
 // The error wraps [controlloop.ErrInvalid] for a nil object or an invalid
 // key, or is the error of an [IndexFunc] on the stored object; the indexer
-// is then unchanged.
+// is then unchanged. The write is published when Delete returns.
 func (ix *Indexer[T]) Delete(obj T) error {
-	if err := controlloop.Validate(obj); err != nil {
-		return fmt.Errorf("indexer: %w", err)
-	}
-	k := controlloop.KeyOf(obj)
-	h := hashKey(k)
-	ix.mu.Lock()
-	defer ix.mu.Unlock()
-	s := ix.lockedLatest()
-	d := s.defs
-	old, exists := get(&d.cells, s.items, h, k)
-	if !exists {
-		return nil
-	}
-	oldVals, err := d.allValues(old.load())
-	if err != nil {
-		return err
-	}
-	n := ix.lockedDraft()
-	n.items, _ = del(&d.cells, n.items, n.tok, h, k)
-	n.n--
-	n.removeIndex(0, k.Namespace, h, k)
-	for i := 1; i < len(oldVals); i++ {
-		for _, v := range oldVals[i] {
-			n.removeIndex(i, v, h, k)
-		}
-	}
-	return nil
+	_, _, err := ix.write(obj, true)
+	return err
 }
 
 // Replace makes items the whole content of the indexer, atomically: a
@@ -250,8 +183,9 @@ func (ix *Indexer[T]) Delete(obj T) error {
 //
 // The error wraps [controlloop.ErrInvalid] for a nil item or an invalid key,
 // or is the error of an [IndexFunc]; the indexer is then unchanged.
-// Cost: O(len(items)); the new content is built off to the side, so readers
-// are not held up.
+// Cost: O(len(items)), holding the writers' mutex throughout: the new
+// content is built off to the side and published at the end, so readers go
+// on reading the old content meanwhile, without waiting.
 func (ix *Indexer[T]) Replace(items []T, resourceVersion string) error {
 	for _, obj := range items {
 		if err := controlloop.Validate(obj); err != nil {
@@ -260,13 +194,11 @@ func (ix *Indexer[T]) Replace(items []T, resourceVersion string) error {
 	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	n, err := build(ix.lockedLatest().defs, items)
+	n, err := build(ix.load().defs, items)
 	if err != nil {
 		return err
 	}
-	ix.draft = nil
 	ix.cur.Store(n)
-	ix.dirty.Store(false)
 	return nil
 }
 
@@ -321,21 +253,18 @@ func build[T controlloop.Object](d *defs[T], items []T) (*state[T], error) {
 func (ix *Indexer[T]) AddIndexers(indexers Indexers[T]) error {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	s := ix.lockedLatest()
+	s := ix.load()
 	if s.n > 0 {
 		return ErrNotEmpty
 	}
-	for name, f := range indexers {
-		if err := validIndex(name, f); err != nil {
+	for _, name := range slices.Sorted(maps.Keys(indexers)) {
+		if err := validIndex("AddIndexers", name, indexers[name]); err != nil {
 			return err
 		}
 		if _, ok := s.defs.pos[name]; ok {
-			return fmt.Errorf("%w: %q", ErrIndexExists, name)
+			return fmt.Errorf("indexer: AddIndexers[%q]: %w", name, ErrIndexExists)
 		}
 	}
-	d := s.defs.with(indexers)
-	ix.draft = nil
-	ix.cur.Store(&state[T]{defs: d, idx: make([]*node[*valueSet[T]], len(d.names))})
-	ix.dirty.Store(false)
+	ix.cur.Store(emptyState(s.defs.with(indexers)))
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -13,15 +14,26 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
+// TestErrors checks the errors of New, AddIndexers, writes and reads:
+// invalid options wrap ErrInvalid and name the index and the rule.
 func TestErrors(t *testing.T) {
-	if _, err := New(Options[*thing]{Indexers: Indexers[*thing]{NamespaceIndex: tagIndex}}); !errors.Is(err, ErrIndexExists) {
-		t.Errorf("New with the namespace index again: err = %v, want ErrIndexExists", err)
-	}
-	if _, err := New(Options[*thing]{Indexers: Indexers[*thing]{"tag": nil}}); !errors.Is(err, controlloop.ErrInvalid) {
-		t.Errorf("New with a nil IndexFunc: err = %v, want ErrInvalid", err)
-	}
-	if _, err := New(Options[*thing]{Indexers: Indexers[*thing]{"": tagIndex}}); !errors.Is(err, controlloop.ErrInvalid) {
-		t.Errorf("New with an empty index name: err = %v, want ErrInvalid", err)
+	for _, c := range []struct {
+		indexers Indexers[*thing]
+		want     string
+		also     error
+	}{
+		{Indexers[*thing]{NamespaceIndex: tagIndex}, `indexer: Options.Indexers["namespace"] is set: the namespace index is always defined`, ErrIndexExists},
+		{Indexers[*thing]{"tag": nil}, `indexer: Options.Indexers["tag"] is nil: an IndexFunc must not be nil`, nil},
+		{Indexers[*thing]{"": tagIndex}, `indexer: Options.Indexers has an empty index name: names must not be empty`, nil},
+	} {
+		ix, err := New(Options[*thing]{Indexers: c.indexers})
+		if ix != nil || !errors.Is(err, controlloop.ErrInvalid) || c.also != nil && !errors.Is(err, c.also) {
+			t.Errorf("New(%v) = %v, %v; want an error wrapping ErrInvalid (and %v)", c.indexers, ix, err, c.also)
+			continue
+		}
+		if !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("New(%v): error %q, want it to start %q", c.indexers, err, c.want)
+		}
 	}
 	ix, err := New(Options[*thing]{Indexers: Indexers[*thing]{"tag": tagIndex}})
 	if err != nil {
@@ -51,8 +63,8 @@ func TestErrors(t *testing.T) {
 		t.Errorf("AddIndexers with data: err = %v, want ErrNotEmpty", err)
 	}
 	for _, f := range []func() error{
+		func() error { _, err := byIndex(ix, "late", "x"); return err },
 		func() error { _, err := ix.ByIndex("late", "x"); return err },
-		func() error { _, err := ix.ByIndexSeq("late", "x"); return err },
 		func() error { _, err := ix.IndexKeys("late", "x"); return err },
 		func() error { _, err := ix.ListIndexValues("late"); return err },
 	} {
@@ -86,7 +98,7 @@ func TestIndexFuncErrorLeavesIndexerUnchanged(t *testing.T) {
 	if got, _ := ix.Get(controlloop.KeyOf(good)); got != good || ix.Len() != 1 {
 		t.Fatalf("after failed writes: Get = %v, Len = %d", got, ix.Len())
 	}
-	if got, _ := ix.ByIndex("tag", "red"); len(got) != 1 || got[0] != good {
+	if got, _ := byIndex(ix, "tag", "red"); len(got) != 1 || got[0] != good {
 		t.Fatalf("ByIndex(tag, red) = %v", got)
 	}
 }
@@ -97,29 +109,29 @@ func TestUpdateKeepsIndexesExact(t *testing.T) {
 	must(t, ix.Add(mk("ns", "a", "red", "green")))
 	must(t, ix.Add(mk("ns", "b", "green")))
 	must(t, ix.Update(mk("ns", "a", "blue", "green", "blue")))
-	values, _ := ix.ListIndexValues("tag")
+	values := collect(ix.ListIndexValues("tag"))
 	slices.Sort(values)
 	if !slices.Equal(values, []string{"blue", "green"}) {
 		t.Errorf("ListIndexValues = %v, want [blue green] (red emptied)", values)
 	}
-	if got, _ := ix.ByIndex("tag", "red"); len(got) != 0 {
+	if got, _ := byIndex(ix, "tag", "red"); len(got) != 0 {
 		t.Errorf("ByIndex(red) = %v, want none", got)
 	}
-	if got, _ := ix.IndexKeys("tag", "green"); len(got) != 2 {
+	if got := collect(ix.IndexKeys("tag", "green")); len(got) != 2 {
 		t.Errorf("IndexKeys(green) = %v, want a and b", got)
 	}
 	// The green set must hold the new object, not the one before the move.
-	got, _ := ix.ByIndex("tag", "blue")
+	got, _ := byIndex(ix, "tag", "blue")
 	if len(got) != 1 || !slices.Equal(got[0].Tags, []string{"blue", "green", "blue"}) {
 		t.Errorf("ByIndex(blue) = %v", got)
 	}
 	must(t, ix.Delete(mk("ns", "a")))
 	must(t, ix.Delete(mk("ns", "a"))) // missing: no-op
-	values, _ = ix.ListIndexValues("tag")
+	values = collect(ix.ListIndexValues("tag"))
 	if !slices.Equal(values, []string{"green"}) {
 		t.Errorf("after delete: ListIndexValues = %v", values)
 	}
-	nsValues, _ := ix.ListIndexValues(NamespaceIndex)
+	nsValues := collect(ix.ListIndexValues(NamespaceIndex))
 	if !slices.Equal(nsValues, []string{"ns"}) {
 		t.Errorf("namespace values = %v", nsValues)
 	}
@@ -134,11 +146,11 @@ func must(t *testing.T, err error) {
 
 func TestZeroIndexer(t *testing.T) {
 	var ix Indexer[*thing]
-	if ix.Len() != 0 || len(ix.List()) != 0 {
+	if ix.Len() != 0 || len(slices.Collect(ix.List())) != 0 {
 		t.Fatal("zero indexer not empty")
 	}
 	must(t, ix.Add(mk("a", "x")))
-	got, err := ix.ByIndex(NamespaceIndex, "a")
+	got, err := byIndex(&ix, NamespaceIndex, "a")
 	if err != nil || len(got) != 1 {
 		t.Fatalf("ByIndex = %v, %v", got, err)
 	}
@@ -160,7 +172,7 @@ func TestWalkIsIsolatedFromWrites(t *testing.T) {
 	if n != 100 {
 		t.Fatalf("walk saw %d objects, want 100", n)
 	}
-	if got, _ := ix.IndexKeys(NamespaceIndex, "new"); len(got) != 100 || ix.Len() != 100 {
+	if got := collect(ix.IndexKeys(NamespaceIndex, "new")); len(got) != 100 || ix.Len() != 100 {
 		t.Fatalf("after the walk: %d in new, Len %d", len(got), ix.Len())
 	}
 }
@@ -197,7 +209,7 @@ func TestConcurrentReadersAndWriters(t *testing.T) {
 		wg.Go(func() {
 			for i := range rounds {
 				ns := fmt.Sprintf("ns-%d", i%3)
-				objs, _ := ix.ByIndex(NamespaceIndex, ns)
+				objs, _ := byIndex(ix, NamespaceIndex, ns)
 				for _, o := range objs {
 					if o.Namespace != ns {
 						errs <- fmt.Errorf("ByIndex(namespace, %s) returned %v", ns, controlloop.KeyOf(o))
@@ -205,10 +217,10 @@ func TestConcurrentReadersAndWriters(t *testing.T) {
 					}
 				}
 				tag := tags[i%len(tags)]
-				seq, _ := ix.ByIndexSeq("tag", tag)
+				seq, _ := ix.ByIndex("tag", tag)
 				for _, o := range seq {
 					if !slices.Contains(o.Tags, tag) {
-						errs <- fmt.Errorf("ByIndexSeq(tag, %s) returned %v with %v", tag, controlloop.KeyOf(o), o.Tags)
+						errs <- fmt.Errorf("ByIndex(tag, %s) returned %v with %v", tag, controlloop.KeyOf(o), o.Tags)
 						return
 					}
 				}
@@ -241,7 +253,7 @@ func TestWalkDoesNotBlockWriters(t *testing.T) {
 	walked := make(chan int)
 	go func() {
 		n := 0
-		seq, _ := ix.ByIndexSeq(NamespaceIndex, "ns-1")
+		seq, _ := ix.ByIndex(NamespaceIndex, "ns-1")
 		for range ix.All() {
 			if n == 0 {
 				close(parked)
@@ -260,11 +272,41 @@ func TestWalkDoesNotBlockWriters(t *testing.T) {
 		must(t, ix.Update(mkN(i-5)))
 		must(t, ix.Delete(mkN(i-10)))
 	}
-	if got, _ := ix.ByIndex(NamespaceIndex, "ns-1"); len(got) != 1 {
+	if got, _ := byIndex(ix, NamespaceIndex, "ns-1"); len(got) != 1 {
 		t.Fatalf("after the writes: %d objects in ns-1, want 1", len(got))
 	}
 	close(release)
 	if n := <-walked; n != 11 {
 		t.Fatalf("the parked walks saw %d objects, want the 10+1 present when they started", n)
+	}
+}
+
+// TestDuplicateValuesCountOnce checks that an IndexFunc's duplicate values
+// count once, including when an Update compares the old values with the
+// new: (red, red) to (red, blue) moves the object into blue.
+func TestDuplicateValuesCountOnce(t *testing.T) {
+	ix, _ := New(Options[*thing]{Indexers: Indexers[*thing]{"tag": tagIndex}})
+	must(t, ix.Add(mk("ns", "a", "red", "red")))
+	must(t, ix.Update(mk("ns", "a", "red", "blue")))
+	for _, tag := range []string{"red", "blue"} {
+		if keys := collect(ix.IndexKeys("tag", tag)); len(keys) != 1 {
+			t.Errorf("IndexKeys(tag, %s) = %v, want a", tag, keys)
+		}
+	}
+}
+
+// TestReplaceWithKeyListedTwice checks that when Replace is given a key
+// twice, the later object wins in the indexes too: the earlier one's values
+// are not left behind.
+func TestReplaceWithKeyListedTwice(t *testing.T) {
+	ix, _ := New(Options[*thing]{Indexers: Indexers[*thing]{"tag": tagIndex}})
+	must(t, ix.Replace([]*thing{mk("ns", "a", "red"), mk("ns", "b", "green"), mk("ns", "a", "blue")}, ""))
+	values := collect(ix.ListIndexValues("tag"))
+	slices.Sort(values)
+	if !slices.Equal(values, []string{"blue", "green"}) || ix.Len() != 2 {
+		t.Errorf("ListIndexValues = %v, Len %d; want [blue green] and 2", values, ix.Len())
+	}
+	if got, _ := byIndex(ix, "tag", "blue"); len(got) != 1 || got[0].Name != "a" {
+		t.Errorf("ByIndex(tag, blue) = %v, want a", got)
 	}
 }

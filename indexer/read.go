@@ -6,9 +6,10 @@ import (
 	"github.com/controlloop/controlloop"
 )
 
-// Get returns the object with key k. Cost: O(1), no lock.
-func (ix *Indexer[T]) Get(k controlloop.Key) (T, bool) {
-	s := ix.load()
+// Get returns the object with key k. Cost: O(log32 n), taking no lock.
+func (ix *Indexer[T]) Get(k controlloop.Key) (T, bool) { return ix.load().get(k) }
+
+func (s *state[T]) get(k controlloop.Key) (T, bool) {
 	c, ok := get(&s.defs.cells, s.items, hashKey(k), k)
 	if !ok {
 		var zero T
@@ -17,46 +18,23 @@ func (ix *Indexer[T]) Get(k controlloop.Key) (T, bool) {
 	return c.load(), true
 }
 
-// Has reports whether an object has key k. It is Get without loading the
-// object, so a little cheaper. Cost: O(1), no lock.
-func (ix *Indexer[T]) Has(k controlloop.Key) bool {
-	s := ix.load()
-	_, ok := get(&s.defs.cells, s.items, hashKey(k), k)
-	return ok
-}
-
-// CountKeys returns how many of keys have an object. It is Has for many
-// keys at once, and faster per key: the lookups overlap their memory
-// accesses. Cost: O(len(keys)), no lock.
-func (ix *Indexer[T]) CountKeys(keys []controlloop.Key) int {
-	s := ix.load()
-	return count(&s.defs.cells, s.items, keys)
-}
-
 // Len returns the number of objects.
 func (ix *Indexer[T]) Len() int { return ix.load().n }
 
-// List returns every object, in no particular order. Cost: O(n) and one
-// allocation; [Indexer.All] walks without the copy.
-func (ix *Indexer[T]) List() []T {
-	s := ix.load()
-	out := make([]T, 0, s.n)
-	walk(s.items, func(c *cell[T]) bool {
-		out = append(out, c.load())
-		return true
-	})
-	return out
+// List returns an iterator over every object, in no particular order, as
+// [Indexer.All] does (use slices.Collect for a slice).
+func (ix *Indexer[T]) List() iter.Seq[T] {
+	return func(yield func(T) bool) {
+		walk(ix.load().items, func(c *cell[T]) bool { return yield(c.load()) })
+	}
 }
 
-// Keys returns the key of every object, in no particular order.
-func (ix *Indexer[T]) Keys() []controlloop.Key {
-	s := ix.load()
-	out := make([]controlloop.Key, 0, s.n)
-	walk(s.items, func(c *cell[T]) bool {
-		out = append(out, cellKey(c))
-		return true
-	})
-	return out
+// Keys returns an iterator over the key of every object, in no particular
+// order, as [Indexer.All] does.
+func (ix *Indexer[T]) Keys() iter.Seq[controlloop.Key] {
+	return func(yield func(controlloop.Key) bool) {
+		walk(ix.load().items, func(c *cell[T]) bool { return yield(c.key) })
+	}
 }
 
 // All returns an iterator over every key and object, in no particular
@@ -82,26 +60,11 @@ func (s *state[T]) set(name, value string) (*valueSet[T], error) {
 	return vs, nil
 }
 
-// ByIndex returns the objects whose index name holds value, in no particular
-// order, or an error wrapping [ErrUnknownIndex].
-// Cost: O(result) and one allocation.
-func (ix *Indexer[T]) ByIndex(name, value string) ([]T, error) {
-	vs, err := ix.load().set(name, value)
-	if err != nil || vs == nil {
-		return nil, err
-	}
-	out := make([]T, 0, vs.n)
-	walk(vs.set, func(c *cell[T]) bool {
-		out = append(out, c.load())
-		return true
-	})
-	return out, nil
-}
-
-// ByIndexSeq is [Indexer.ByIndex] as an iterator over keys and objects,
-// which walks without copying; the error (unknown index) comes at once.
-// Like [Indexer.All], it walks the content present when it was called.
-func (ix *Indexer[T]) ByIndexSeq(name, value string) (iter.Seq2[controlloop.Key, T], error) {
+// ByIndex returns an iterator over the keys and objects whose index name
+// holds value, in no particular order, or an error wrapping
+// [ErrUnknownIndex] at once. Like [Indexer.All], it walks the content
+// present when it was called, without copying it.
+func (ix *Indexer[T]) ByIndex(name, value string) (iter.Seq2[controlloop.Key, T], error) {
 	vs, err := ix.load().set(name, value)
 	if err != nil {
 		return nil, err
@@ -116,35 +79,34 @@ func (ix *Indexer[T]) ByIndexSeq(name, value string) (iter.Seq2[controlloop.Key,
 	}, nil
 }
 
-// IndexKeys returns the keys of the objects whose index name holds value,
-// or an error wrapping [ErrUnknownIndex].
-func (ix *Indexer[T]) IndexKeys(name, value string) ([]controlloop.Key, error) {
+// IndexKeys returns an iterator over the keys of the objects whose index
+// name holds value, or an error wrapping [ErrUnknownIndex] at once. Like
+// [Indexer.ByIndex], it walks the content present when it was called.
+func (ix *Indexer[T]) IndexKeys(name, value string) (iter.Seq[controlloop.Key], error) {
 	vs, err := ix.load().set(name, value)
-	if err != nil || vs == nil {
+	if err != nil {
 		return nil, err
 	}
-	out := make([]controlloop.Key, 0, vs.n)
-	walk(vs.set, func(c *cell[T]) bool {
-		out = append(out, cellKey(c))
-		return true
-	})
-	return out, nil
+	return func(yield func(controlloop.Key) bool) {
+		if vs != nil {
+			walk(vs.set, func(c *cell[T]) bool { return yield(c.key) })
+		}
+	}, nil
 }
 
-// ListIndexValues returns the values of index name that hold at least one
-// object, in no particular order, or an error wrapping [ErrUnknownIndex].
-func (ix *Indexer[T]) ListIndexValues(name string) ([]string, error) {
+// ListIndexValues returns an iterator over the values of index name that
+// hold at least one object, in no particular order, or an error wrapping
+// [ErrUnknownIndex] at once. Like [Indexer.ByIndex], it walks the content
+// present when it was called.
+func (ix *Indexer[T]) ListIndexValues(name string) (iter.Seq[string], error) {
 	s := ix.load()
 	i, err := s.defs.lookup(name)
 	if err != nil {
 		return nil, err
 	}
-	var out []string
-	walk(s.idx[i], func(vs *valueSet[T]) bool {
-		out = append(out, vs.value)
-		return true
-	})
-	return out, nil
+	return func(yield func(string) bool) {
+		walk(s.idx[i], func(vs *valueSet[T]) bool { return yield(vs.value) })
+	}, nil
 }
 
 // IndexNames returns the names of the indexes, [NamespaceIndex] first.

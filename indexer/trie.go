@@ -86,54 +86,6 @@ func get[K comparable, E any](o *ops[K, E], n *node[E], h uint64, k K) (E, bool)
 	return zero, false
 }
 
-// count returns how many of keys are under root. It looks the keys up in
-// groups that descend the trie level by level together: the loads of a
-// group do not depend on one another, so the processor overlaps their
-// cache misses, which one lookup after another cannot do.
-func count[K comparable, E any](o *ops[K, E], root *node[E], keys []K) int {
-	const group = 16
-	var hs [group]uint64
-	var ns [group]*node[E]
-	found := 0
-	for len(keys) > 0 {
-		g := keys[:min(group, len(keys))]
-		keys = keys[len(g):]
-		for i, k := range g {
-			hs[i], ns[i] = o.hash(k), root
-		}
-		for shift, live := uint(0), len(g); live > 0; shift += fanBits {
-			live = 0
-			for i, k := range g {
-				n := ns[i]
-				if n == nil {
-					continue
-				}
-				ns[i] = nil
-				if shift > maxShift {
-					for _, e := range n.data {
-						if o.key(e) == k {
-							found++
-							break
-						}
-					}
-					continue
-				}
-				bit := frag(hs[i], shift)
-				switch {
-				case n.datamap&bit != 0:
-					if o.key(n.data[index(n.datamap, bit)]) == k {
-						found++
-					}
-				case n.nodemap&bit != 0:
-					ns[i] = n.nodes[index(n.nodemap, bit)]
-					live++
-				}
-			}
-		}
-	}
-	return found
-}
-
 // editable returns n itself if it belongs to tok, else a copy that does.
 // A copy made without a token shares n's slices: the caller must replace,
 // never write into, a slice it changes.

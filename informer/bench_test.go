@@ -3,7 +3,7 @@ package informer_test
 import (
 	"testing"
 
-	"github.com/controlloop/controlloop/bench"
+	"github.com/controlloop/controlloop/internal/bench"
 )
 
 // The workloads of bench/clientgo's informer comparison, controlloop only;

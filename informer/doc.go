@@ -12,7 +12,7 @@
 //	reg, err := inf.AddHandler(informer.HandlerFuncs[*Pod]{AddFunc: ...}, informer.HandlerOptions{})
 //	go inf.Run(ctx)
 //	err = informer.WaitForCacheSync(ctx, reg.HasSynced)
-//	pods := inf.Lister().ByNamespace("default")
+//	pods := inf.Reader().List(controlloop.Selector{Namespace: "default"})
 //
 // # Handlers
 //
@@ -21,9 +21,10 @@
 // has its own unbounded buffer and goroutine, so a slow or blocked handler
 // never delays the cache or the other handlers; its backlog shows in
 // [Registration.Pending], and [HandlerOptions.MaxBuffer] can bound it (then
-// the informer waits for the handler). A handler that panics is recovered,
-// logged and counted ([Registration.Panics]); the notification counts as
-// delivered.
+// the informer waits for the handler, holding no lock). A callback may call
+// any method of the informer or of a registration, its own included,
+// without deadlock. A handler that panics is recovered, logged and counted
+// ([Registration.Panics]); the notification counts as delivered.
 //
 // A handler added while the informer runs first receives an add, marked
 // initial, for every cached object. [Registration.HasSynced] reports when a
@@ -31,10 +32,13 @@
 // it. [HandlerFuncs] adapts functions, and [FilteringHandler] narrows a
 // handler to the objects a filter accepts.
 //
-// Resync periods are per handler ([HandlerOptions.ResyncPeriod]): when one
-// is due, the cache is re-delivered to that handler as updates whose old and
-// new objects are the same version. A relist that finds an object unchanged
-// is delivered the same way, only to handlers whose resync is due.
+// Resync periods are per handler ([HandlerOptions.ResyncPeriod]; the
+// reflector's own ResyncPeriod must stay zero): when one is due, the cache
+// is re-delivered to that handler as updates whose old and new objects are
+// the same version. A relist that finds an object unchanged reaches only
+// the handlers due for a resync and those registered with
+// [HandlerOptions.ResyncOnRelist], which get every listed object, as a
+// controller that wants to look at everything again after a relist needs.
 //
 // # Consistency
 //
@@ -46,44 +50,84 @@
 // against the in-memory store under random faults.
 //
 // Objects in the cache are shared with every reader and handler: never
-// modify one. [Options.Transform] may trim objects before they are cached;
+// modify one; modify a DeepCopy. [Options.MutationDetector] (or
+// CONTROLLOOP_MUTATION_DETECTOR=1, [MutationDetectorEnv]) reports the first
+// modification of a cached object, with its key and field path, in tests. [Options.Transform] may trim objects before they are cached;
 // it runs once per object delivered by the source.
+//
+// # Applied version
+//
+// [Informer.AppliedVersion] is the newest version of the source the cache
+// has applied: the list's, each watch event's, and each bookmark's, once
+// everything before it is in the cache. The reflector tells the FIFO the
+// version after each write (reflector.ProgressStore); a batch that takes
+// every queued key carries it, and a bookmark with nothing queued wakes
+// the informer with an empty batch. With it comes a channel closed at the
+// next advance, so that a waiter ([WaitUntil], or package reconcile's
+// stale-cache gating) needs no polling. Whether one version is newer than
+// another only the source can say: [Informer.Versions].
 //
 // # Sharing
 //
 // A [Factory] shares one informer per object type and selector among the
-// controllers of a program. [Lister] reads the cache without locks: readers
-// never stall the informer's writes.
+// controllers of a program; every [Shared] call for a type and selector must
+// pass the same source. A [Reader] reads the cache (package indexer)
+// without taking any lock: the informer publishes each batch of changes
+// when it has written it, so a read never waits for the informer, not even
+// while it applies a relist.
+//
+// # Health
+//
+// [Informer.Health] tells a readiness probe or an alert whether the cache
+// is keeping up with its source: the time the source last answered (a list
+// page, a watch event or bookmark), the error the informer is failing with
+// and since when, and whether the cache holds the first list. During an
+// outage the cache stays synced and keeps serving what it last saw, while
+// Health reports the error; it is cleared once the source answers again, or
+// once a watch has stayed up for the reflector's BackoffReset (2m): a quiet
+// source with a live watch is healthy, however long since its last change
+// (see package reflector, "Health"). [Options.Metrics] exports the same
+// (package metrics implements it for Prometheus), and
+// Options.Reflector.WatchErrorHandler sees each failure as it happens.
+// [Informer.Ready] and [Factory.Ready] answer a readiness probe with nil or
+// the reason (not synced, or the error it fails with); a reconcile.Manager
+// asks its caches through its own Ready.
 //
 // # Lifecycle
 //
-// New and AddHandler start nothing. Run starts the reflector, the two
-// processing stages (below), the resync timer and one goroutine per handler,
-// and returns once all of them have stopped after ctx ends. An informer runs
-// once.
+// New and AddHandler start nothing. Run starts the reflector, the resync
+// timer and one goroutine per handler, processes changes on its own
+// goroutine (below), and returns once all of them have stopped after ctx
+// ends: nil, or the error that stopped the reflector. Informer.Run and
+// Factory.Run run once: a second call returns an error wrapping
+// controlloop.ErrAlreadyStarted. Factory.Run returns every error of its
+// informers, joined. Each Run's doc states how long it may take to return
+// once ctx ends.
+//
+// # What runs
+//
+// One change goes: source -> reflector (List, then Watch) -> FIFO (one
+// slot per key, its deltas accumulated) -> Run's goroutine, which pops
+// every queued key at once and writes their deltas into the indexer in one
+// transaction -> the handlers' buffers -> each handler's goroutine. Each
+// indexer write returns the object it replaced, which tells an add from an
+// update and gives the update its old object: the indexer is the one
+// cache, and also the FIFO's known objects (for the deletions a relist
+// infers, and for resyncs). The transaction publishes the batch when it
+// ends; only then are its notifications buffered, so a handler that reads
+// the cache finds at least the change it is told about. The informer
+// reports synced once the first list has been written and buffered.
 //
 // # Cost
 //
-// Changes are processed in two stages on two goroutines, so that a stream
-// of changes keeps two cores busy: the first pops each key's deltas from the
-// FIFO and resolves them (add or update, and the old object) against the
-// informer's own map of the objects it has processed, which is also the
-// FIFO's known objects; the second writes each change into the cache, then
-// hands it to the handlers. A bounded queue joins them. The informer reports
-// synced once the second stage has cached the first list.
+// A batch pays once for the indexer's copy of the trie nodes it changes
+// and for the FIFO's locking, so an initial list is written in place, in
+// one batch; an update that changes no index value writes its object in
+// place. A bounded handler buffer ([HandlerOptions.MaxBuffer]) that is full
+// holds the cache back: it runs at most one batch (the keys queued when the
+// batch was popped) ahead of what that handler holds.
 //
-// Side by side with client-go v0.37's SharedIndexInformer in bench/clientgo
-// (same objects, from an in-memory source; benchstat of 6-8 interleaved
-// runs on 2 cores; ratios are what matter, absolute times vary):
-//
-//	initial sync of 100k objects    1.5-1.7x faster; peak heap ~41 MB vs ~79 MB; 0.39M allocs vs 1.17M
-//	watch events to a handler       2.6-2.8x the events/s; 2 allocs per event vs 11
-//	writes with 10 namespace readers  >500x the writes/s (~160k/s vs ~300/s)
-//
-// The initial sync costs about as much CPU as client-go's: its lead comes
-// from the second stage running on a second core, and shrinks when no core
-// is free.
-//
-// Listing a namespace takes no lock (see package indexer), so readers never
-// hold the informer's writes back.
+// BenchmarkInformerInitialSync100k, BenchmarkInformerEventThroughput and
+// BenchmarkInformerWritesWith10Readers in bench/clientgo compare the
+// informer with client-go's SharedIndexInformer on the same objects.
 package informer

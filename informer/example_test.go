@@ -44,7 +44,7 @@ func ExampleInformer() {
 	fmt.Println(<-events)
 	_ = store.Delete(ctx, controlloop.Key{Namespace: "default", Name: "web-1"}, controlloop.DeleteOptions{})
 	fmt.Println(<-events)
-	fmt.Println(len(inf.Lister().ByNamespace("default")), "pod cached")
+	fmt.Println(inf.Reader().Len(), "pod cached")
 
 	stop()
 	<-done
@@ -53,4 +53,38 @@ func ExampleInformer() {
 	// add web-2 initial=false
 	// delete web-1
 	// 1 pod cached
+}
+
+// A readiness probe: ready once the cache has synced, and not while the
+// informer fails to list or watch its source.
+func ExampleInformer_Ready() {
+	store, err := memstore.New[*Pod](memstore.Options{})
+	if err != nil {
+		panic(err)
+	}
+	inf, err := informer.New[*Pod](store, informer.Options[*Pod]{Name: "pods"})
+	if err != nil {
+		panic(err)
+	}
+	probe := func() {
+		if err := inf.Ready(); err != nil {
+			fmt.Println("503:", err)
+			return
+		}
+		fmt.Println("200: synced", inf.Health().Synced)
+	}
+	probe()
+
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- inf.Run(ctx) }()
+	if err := informer.WaitForCacheSync(ctx, inf.HasSynced); err != nil {
+		panic(err)
+	}
+	probe()
+	stop()
+	<-done
+	// Output:
+	// 503: informer: not synced: pods
+	// 200: synced true
 }

@@ -9,9 +9,10 @@ type Handler[T any] interface {
 	// there when the handler started: from the first list, or, for a handler
 	// added later, from the cache at that moment.
 	OnAdd(obj T, inInitialList bool)
-	// OnUpdate: obj changed from old to new. A resync (and a relist that
-	// found an object unchanged) delivers an update with old and new at the
-	// same resource version, only to handlers whose resync period is due.
+	// OnUpdate: obj changed from old to new. A resync delivers an update
+	// with old and new at the same resource version, only to handlers whose
+	// resync period is due; a relist that found an object unchanged does
+	// too, never to a handler without a resync period.
 	OnUpdate(old, new T)
 	// OnDelete: obj is gone; obj is its last known state. finalStateUnknown
 	// means the deletion was inferred by a relist that no longer listed the

@@ -1,6 +1,7 @@
 package informer_test
 
 import (
+	"context"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/controlloop/controlloop"
 	"github.com/controlloop/controlloop/informer"
+	"github.com/controlloop/controlloop/memstore"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -71,7 +73,7 @@ func TestSlowHandlerDelaysNoOne(t *testing.T) {
 		if n := len(fast.all()); n != 100 {
 			t.Errorf("fast handler saw %d adds while the slow one was blocked, want 100", n)
 		}
-		if n := inf.Lister().Len(); n != 100 {
+		if n := inf.Reader().Len(); n != 100 {
 			t.Errorf("cache holds %d while a handler was blocked, want 100", n)
 		}
 		if p := slowReg.Pending(); p < 99 {
@@ -96,20 +98,29 @@ func TestBoundedBufferAppliesBackpressure(t *testing.T) {
 		reg, _ := inf.AddHandler(slow, informer.HandlerOptions{MaxBuffer: 10})
 		stop := start(inf)
 		defer stop()
-		for i := range 100 {
+		synctest.Wait() // synced on an empty list
+		// One change at a time, so that each is a batch of its own: the
+		// handler takes the first and stays stuck in it, ten more fill its
+		// buffer, the next batch reaches the cache and waits for room, and
+		// no later change may reach the cache.
+		const creates = 100
+		for i := range creates {
 			_, _ = s.Create(ctx, pod("ns", "p"+itoa(i)))
+			synctest.Wait()
 		}
-		synctest.Wait()
 		if p := reg.Pending(); p > 10 {
 			t.Errorf("Pending = %d with MaxBuffer 10", p)
 		}
-		if n := inf.Lister().Len(); n >= 100 {
-			t.Errorf("cache took all %d changes while the bounded handler was stuck: no backpressure", n)
+		if n := inf.Reader().Len(); n > 1+10+1 {
+			t.Errorf("cache took %d of %d changes while the bounded handler was stuck, want at most 12 (one in the handler, 10 buffered, one batch waiting): no backpressure", n, creates)
 		}
 		close(slow.release)
 		synctest.Wait()
-		if n := len(slow.all()); n != 100 {
-			t.Errorf("after release the handler saw %d adds, want all 100", n)
+		if n := len(slow.all()); n != creates {
+			t.Errorf("after release the handler saw %d adds, want all %d", n, creates)
+		}
+		if n := inf.Reader().Len(); n != creates {
+			t.Errorf("after release the cache holds %d, want %d", n, creates)
 		}
 	})
 }
@@ -228,7 +239,7 @@ func TestTransformAppliedOnceBeforeCaching(t *testing.T) {
 		stop := start(inf)
 		defer stop()
 		synctest.Wait()
-		got, _ := inf.Lister().Get(controlloop.Key{Namespace: "ns", Name: "a"})
+		got, _ := inf.Reader().Get(controlloop.Key{Namespace: "ns", Name: "a"})
 		if got == nil || got.Phase != "transformed" {
 			t.Fatalf("cached object %+v was not transformed", got)
 		}
@@ -276,6 +287,255 @@ func TestWaitForCacheSyncTimesOut(t *testing.T) {
 		defer cancel()
 		if err := informer.WaitForCacheSync(c, func() bool { return false }); err == nil {
 			t.Error("WaitForCacheSync returned nil for a cache that never syncs")
+		}
+	})
+}
+
+// TestRelistUnchangedReachesNoHandlerWithoutResync checks that a relist
+// which finds an object unchanged delivers nothing for it to a handler
+// without a resync period, while the deletion it infers reaches it.
+func TestRelistUnchangedReachesNoHandlerWithoutResync(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newStore(t)
+		_, _ = s.Create(ctx, pod("ns", "a"))
+		_, _ = s.Create(ctx, pod("ns", "b"))
+		inf := newInformer(t, s, informer.Options[*Pod]{})
+		plain := &recorder{}
+		_, _ = inf.AddHandler(plain, informer.HandlerOptions{})
+		periodic := &recorder{}
+		_, _ = inf.AddHandler(periodic, informer.HandlerOptions{ResyncPeriod: time.Hour})
+		stop := start(inf)
+		defer stop()
+		time.Sleep(time.Hour) // periodic resyncs once
+		synctest.Wait()
+		s.FailWatches(nil) // expired: the informer lists again after a backoff
+		synctest.Wait()
+		_ = s.Delete(ctx, controlloop.Key{Namespace: "ns", Name: "b"}, controlloop.DeleteOptions{}) // no watch sees it
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		want := []event{
+			{Kind: "add", Key: "ns/a", RV: "1", Initial: true},
+			{Kind: "add", Key: "ns/b", RV: "2", Initial: true},
+			{Kind: "delete", Key: "ns/b", RV: "2", Unknown: true},
+		}
+		if diff := cmp.Diff(want, plain.all()); diff != "" {
+			t.Errorf("handler without resync (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// gate blocks OnAdd of the pods it names until released.
+type gate struct {
+	recorder
+	block   map[string]bool
+	release chan struct{}
+}
+
+func (g *gate) OnAdd(obj *Pod, initial bool) {
+	if g.block[obj.Name] {
+		<-g.release
+	}
+	g.recorder.OnAdd(obj, initial)
+}
+
+// TestHasSyncedWaitsForLastInitialItem checks that a registration reports
+// synced only once its handler has returned from the last notification of
+// the initial list, not one before.
+func TestHasSyncedWaitsForLastInitialItem(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newStore(t)
+		_, _ = s.Create(ctx, pod("ns", "p0"))
+		_, _ = s.Create(ctx, pod("ns", "p1"))
+		inf := newInformer(t, s, informer.Options[*Pod]{})
+		g := &gate{block: map[string]bool{"p1": true}, release: make(chan struct{})}
+		reg, _ := inf.AddHandler(g, informer.HandlerOptions{})
+		stop := start(inf)
+		defer stop()
+		synctest.Wait()
+		if len(g.all()) != 1 || reg.HasSynced() {
+			t.Errorf("handling the last initial item: %d handled, HasSynced %v; want 1 and false", len(g.all()), reg.HasSynced())
+		}
+		close(g.release)
+		synctest.Wait()
+		if !reg.HasSynced() {
+			t.Error("not HasSynced after the whole initial list was handled")
+		}
+	})
+}
+
+// gatedList is a source whose first List waits until gate is closed.
+type gatedList struct {
+	*memstore.Store[*Pod]
+	gate chan struct{}
+}
+
+func (g gatedList) List(ctx context.Context, opts controlloop.ListOptions) (controlloop.ListResult[*Pod], error) {
+	select {
+	case <-g.gate:
+	case <-ctx.Done():
+		return controlloop.ListResult[*Pod]{}, ctx.Err()
+	}
+	return g.Store.List(ctx, opts)
+}
+
+// TestLateHandlerSyncsWithInformer checks that a handler added while the
+// informer runs but before it has its first list reports synced only once
+// it has had that list, not at once (when the cache it got was empty).
+func TestLateHandlerSyncsWithInformer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newStore(t)
+		for i := range 10 {
+			_, _ = s.Create(ctx, pod("ns", "p"+itoa(i)))
+		}
+		src := gatedList{Store: s, gate: make(chan struct{})}
+		inf := newInformer(t, src, informer.Options[*Pod]{})
+		stop := start(inf)
+		defer stop()
+		synctest.Wait()
+		late := &recorder{}
+		reg, err := inf.AddHandler(late, informer.HandlerOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if reg.HasSynced() {
+			t.Error("a handler added before the first list synced at once")
+		}
+		close(src.gate)
+		synctest.Wait()
+		if !inf.HasSynced() || !reg.HasSynced() {
+			t.Errorf("after the first list: informer synced %v, late handler %v; want both", inf.HasSynced(), reg.HasSynced())
+		}
+		for _, e := range late.all() {
+			if !e.Initial {
+				t.Errorf("late handler got %+v, want every add of the first list marked initial", e)
+			}
+		}
+		if n := len(late.all()); n != 10 {
+			t.Errorf("late handler got %d adds, want 10", n)
+		}
+	})
+}
+
+// TestResyncPeriodsAreIndependent checks that each handler is resynced on
+// its own period, not on the shortest one registered.
+func TestResyncPeriodsAreIndependent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newStore(t)
+		_, _ = s.Create(ctx, pod("ns", "a"))
+		inf := newInformer(t, s, informer.Options[*Pod]{})
+		fast, slow := &recorder{}, &recorder{}
+		_, _ = inf.AddHandler(fast, informer.HandlerOptions{ResyncPeriod: 10 * time.Second})
+		_, _ = inf.AddHandler(slow, informer.HandlerOptions{ResyncPeriod: 25 * time.Second})
+		stop := start(inf)
+		defer stop()
+		time.Sleep(55 * time.Second)
+		synctest.Wait()
+		count := func(r *recorder) int {
+			n := 0
+			for _, e := range r.all() {
+				if e.Kind == "update" {
+					n++
+				}
+			}
+			return n
+		}
+		if f, sl := count(fast), count(slow); f != 5 || sl != 2 {
+			t.Errorf("in 55s: %d resyncs every 10s (want 5), %d every 25s (want 2)", f, sl)
+		}
+	})
+}
+
+// TestResyncOnRelist checks HandlerOptions.ResyncOnRelist: after a relist,
+// a handler with it gets every listed object, an unchanged one as an update
+// with old and new the same version, while a handler without it gets
+// nothing for unchanged objects, and neither gets another handler's
+// periodic resyncs (issue 12, item 1: controller bindings treat a relist as
+// a resync).
+func TestResyncOnRelist(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newStore(t)
+		_, _ = s.Create(ctx, pod("ns", "a"))
+		_, _ = s.Create(ctx, pod("ns", "b"))
+		inf := newInformer(t, s, informer.Options[*Pod]{})
+		plain, relisting := &recorder{}, &recorder{}
+		_, _ = inf.AddHandler(plain, informer.HandlerOptions{})
+		_, _ = inf.AddHandler(relisting, informer.HandlerOptions{ResyncOnRelist: true})
+		// Another handler's periodic resyncs must not reach relisting.
+		_, _ = inf.AddHandler(&recorder{}, informer.HandlerOptions{ResyncPeriod: time.Second})
+		stop := start(inf)
+		defer stop()
+		synctest.Wait()
+		_, _ = s.Create(ctx, pod("ns", "c"))
+		synctest.Wait()
+		s.FailWatches(nil) // expired: the informer lists again
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		initial := []event{
+			{Kind: "add", Key: "ns/a", RV: "1", Initial: true},
+			{Kind: "add", Key: "ns/b", RV: "2", Initial: true},
+			{Kind: "add", Key: "ns/c", RV: "3"},
+		}
+		if diff := cmp.Diff(initial, plain.all()); diff != "" {
+			t.Errorf("handler without ResyncOnRelist (-want +got):\n%s", diff)
+		}
+		got := relisting.all()
+		if diff := cmp.Diff(initial, got[:min(3, len(got))]); diff != "" {
+			t.Errorf("handler with ResyncOnRelist, before the relist (-want +got):\n%s", diff)
+		}
+		resynced := map[string]event{}
+		for _, e := range got[min(3, len(got)):] {
+			resynced[e.Key] = e
+		}
+		want := map[string]event{
+			"ns/a": {Kind: "update", Key: "ns/a", RV: "1", OldRV: "1"},
+			"ns/b": {Kind: "update", Key: "ns/b", RV: "2", OldRV: "2"},
+			"ns/c": {Kind: "update", Key: "ns/c", RV: "3", OldRV: "3"},
+		}
+		if diff := cmp.Diff(want, resynced); diff != "" || len(got) != 6 {
+			t.Errorf("handler with ResyncOnRelist, after the relist: %d events (want 6) (-want +got):\n%s", len(got), diff)
+		}
+	})
+}
+
+// TestHandlerAddedDuringBatchGetsEachChangeOnce (issue 14): while the
+// informer waits for room in a full bounded buffer in the middle of a
+// batch, a handler added meanwhile receives the batch's objects in its
+// initial list (the batch is in the cache already) and none of them again
+// as notifications: the batch is owed to the handlers registered when it
+// was written.
+func TestHandlerAddedDuringBatchGetsEachChangeOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newStore(t)
+		inf := newInformer(t, s, informer.Options[*Pod]{})
+		slow := &blockingHandler{release: make(chan struct{})}
+		if _, err := inf.AddHandler(slow, informer.HandlerOptions{MaxBuffer: 1}); err != nil {
+			t.Fatal(err)
+		}
+		stop := start(inf)
+		defer stop()
+		synctest.Wait()
+		for i := range 50 {
+			_, _ = s.Create(ctx, pod("ns", "p"+itoa(i)))
+		}
+		synctest.Wait() // the informer waits for the slow handler, mid-batch
+		late := &recorder{}
+		if _, err := inf.AddHandler(late, informer.HandlerOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		close(slow.release)
+		synctest.Wait()
+		seen := map[string]int{}
+		for _, e := range late.all() {
+			seen[e.Key]++
+		}
+		if len(seen) != 50 {
+			t.Errorf("the late handler saw %d objects, want 50", len(seen))
+		}
+		for k, n := range seen {
+			if n != 1 {
+				t.Errorf("the late handler was told of %s %d times, want once", k, n)
+			}
 		}
 	})
 }

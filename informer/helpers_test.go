@@ -132,7 +132,7 @@ func storeState(s *memstore.Store[*Pod]) map[string]string {
 
 func cacheState(inf *informer.Informer[*Pod]) map[string]string {
 	state := map[string]string{}
-	for _, p := range inf.Lister().List(controlloop.Selector{}) {
+	for _, p := range inf.Reader().List(controlloop.Selector{}) {
 		state[controlloop.KeyOf(p).String()] = p.ResourceVersion
 	}
 	return state

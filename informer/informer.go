@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -16,80 +17,73 @@ import (
 	"github.com/controlloop/controlloop/reflector"
 )
 
-// Options configure an [Informer].
-type Options[T controlloop.Object] struct {
-	// Reflector configures how the source is listed and watched: selector,
-	// page size, backoff, watch error handler. Its ResyncPeriod is ignored:
-	// resync periods are per handler (see [HandlerOptions]). Defaults to the
-	// reflector's defaults.
-	Reflector reflector.Options
-	// Indexers are indexes to keep besides the namespace index. More can be
-	// added before Run with [Informer.AddIndexers]. Defaults to none.
-	Indexers indexer.Indexers[T]
-	// Transform, if set, is applied once to each object the source delivers,
-	// before it is cached, for example to drop fields no handler reads. It
-	// must keep the object's key, and must not modify its argument (make a
-	// copy). Objects re-delivered from the cache (resyncs, inferred deletes)
-	// are not transformed again. Defaults to nil.
-	Transform func(T) (T, error)
-	// Logger receives the informer's logs. Defaults to slog.Default().
-	Logger *slog.Logger
-}
-
 // Informer keeps a cache of the objects a source holds, fresh through a
 // watch, and tells any number of handlers about every change. See the
 // package documentation.
 //
-// Create one with [New]; its methods are safe for concurrent use.
+// Create one with [New]; its methods are safe for concurrent use. On a nil
+// or zero Informer, Run, AddHandler and AddIndexers return an error wrapping
+// [controlloop.ErrInvalid], and the reads see an empty cache that never
+// syncs.
 type Informer[T controlloop.Object] struct {
 	idx       *indexer.Indexer[T]
 	fifo      *deltafifo.FIFO[T]
 	reflector *reflector.Reflector[T]
 	log       *slog.Logger
+	name      string        // Options.Name, or its default
 	wake      chan struct{} // nudges the resync loop when handlers change
 
-	known    *known[T] // the objects processed by stage 1 (see pipeline.go)
-	pipe     *pipe[T]  // from stage 1 to stage 2
+	det      *detector[T] // nil unless Options.MutationDetector
+	metrics  Metrics      // nil unless Options.Metrics; set by New
 	isSynced atomic.Bool
-	sized    bool // known was sized for a first list; stage 1 only
+	applied  atomic.Pointer[applied]     // see AppliedVersion; set by New
+	versions controlloop.VersionComparer // lw's, or nil
+	stopping atomic.Bool                 // ctx of Run has ended: process applies no more
+
+	// process's buffers, reused from batch to batch; Run's goroutine only.
+	changes []change[T]
+	regsBuf []*Registration[T]
 
 	// resyncMu protects resyncRegs, the registrations with a resync period,
-	// and their next resync. It is not mu, which the applier holds while it
-	// waits for a bounded handler buffer: the resync loop must not wait then.
+	// and their next resync. It is not mu, so that the resync loop never
+	// waits for process.
 	resyncMu   sync.Mutex
 	resyncRegs []*Registration[T]
 
-	mu        sync.Mutex // protects the fields below; held while a change is applied and distributed
+	// mu protects the fields below. process holds it while it writes a
+	// batch into the cache and buffers its notifications, but never while
+	// it waits for room in a handler's buffer: a handler may call any
+	// method of the informer or of a registration.
+	mu        sync.Mutex
 	regs      []*Registration[T]
-	state     runState
+	started   bool // Run was called
 	synced    bool
 	listeners sync.WaitGroup // the registrations' goroutines
 }
 
-type runState uint8
-
-const (
-	notStarted runState = iota
-	running
-	stopped
-)
-
-// New returns an informer over lw. It starts nothing: call Run.
+// New returns an informer over lw. It starts nothing: call Run. It fails
+// with an error wrapping [controlloop.ErrInvalid] for a nil lw (or a nil
+// pointer) or invalid options, naming the field and the rule it breaks; a set
+// Options.Reflector.ResyncPeriod is refused (resync periods are per handler:
+// [HandlerOptions.ResyncPeriod]).
 func New[T controlloop.Object](lw controlloop.ListerWatcher[T], opts Options[T]) (*Informer[T], error) {
-	if lw == nil {
-		return nil, fmt.Errorf("informer: nil ListerWatcher: %w", controlloop.ErrInvalid)
+	if isNil(lw) {
+		return nil, fmt.Errorf("informer: New: nil ListerWatcher: %w", controlloop.ErrInvalid)
+	}
+	if err := opts.validate(); err != nil {
+		return nil, err
 	}
 	idx, err := indexer.New(indexer.Options[T]{Indexers: opts.Indexers})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("informer: Options.Indexers: %w", err)
 	}
-	kn := &known[T]{m: make(map[controlloop.Key]T)}
-	fifo, err := deltafifo.New(deltafifo.Options[T]{KnownObjects: kn, Transform: opts.Transform})
+	// The indexer is the FIFO's KnownObjects: the one cache (see process.go).
+	// Replaced deltas tell a relist from a resync: see HandlerOptions.ResyncOnRelist.
+	fifo, err := deltafifo.New(deltafifo.Options[T]{KnownObjects: idx, Transform: opts.Transform, EmitReplaced: true})
 	if err != nil {
 		return nil, err
 	}
 	ropts := opts.Reflector
-	ropts.ResyncPeriod = 0
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
@@ -97,53 +91,112 @@ func New[T controlloop.Object](lw controlloop.ListerWatcher[T], opts Options[T])
 	if ropts.Logger == nil {
 		ropts.Logger = log
 	}
-	inf := &Informer[T]{idx: idx, fifo: fifo, log: log, wake: make(chan struct{}, 1), known: kn, pipe: newPipe[T]()}
-	inf.reflector, err = reflector.New(lw, reflector.Store[T](fifo), ropts)
+	det, err := newDetector(opts, log)
 	if err != nil {
 		return nil, err
+	}
+	inf := &Informer[T]{idx: idx, fifo: fifo, log: log, name: opts.name(), wake: make(chan struct{}, 1), det: det}
+	inf.applied.Store(&applied{advanced: make(chan struct{})})
+	inf.versions, _ = lw.(controlloop.VersionComparer)
+	if opts.Metrics != nil {
+		user := ropts.WatchErrorHandler
+		ropts.WatchErrorHandler = func(err error) {
+			inf.metrics.Failed(err)
+			if user != nil {
+				user(err)
+			}
+		}
+	}
+	inf.reflector, err = reflector.New(lw, reflector.Store[T](fifo), ropts)
+	if err != nil {
+		return nil, fmt.Errorf("informer: Options.Reflector: %w", err)
+	}
+	if opts.Metrics != nil {
+		// Last, so that the provider may call Health at once.
+		inf.metrics = opts.Metrics.ForInformer(inf.name, inf.Health)
 	}
 	return inf, nil
 }
 
+// isNil reports whether v is nil or a nil pointer, on which a call would
+// panic.
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && rv.IsNil()
+}
+
+// usable reports whether i was made by New.
+func (i *Informer[T]) usable() bool { return i != nil && i.idx != nil }
+
 // AddIndexers adds indexes to the cache. It fails once the cache holds
 // objects, as the indexer does: add indexes before Run.
 func (i *Informer[T]) AddIndexers(indexers indexer.Indexers[T]) error {
+	if !i.usable() {
+		return errNotNew("AddIndexers")
+	}
 	return i.idx.AddIndexers(indexers)
 }
 
-// Lister returns a typed, read-only view of the cache.
-func (i *Informer[T]) Lister() Lister[T] { return Lister[T]{idx: i.idx} }
+// Reader returns a typed, read-only view of the cache.
+func (i *Informer[T]) Reader() Reader[T] {
+	if !i.usable() {
+		return Reader[T]{}
+	}
+	return Reader[T]{idx: i.idx}
+}
+
+// Name returns the informer's name: Options.Name, or its default (the
+// object type and the selector).
+func (i *Informer[T]) Name() string {
+	if !i.usable() {
+		return ""
+	}
+	return i.name
+}
 
 // HasSynced reports whether the cache holds the source's first list.
-func (i *Informer[T]) HasSynced() bool { return i.isSynced.Load() }
+func (i *Informer[T]) HasSynced() bool { return i.usable() && i.isSynced.Load() }
 
 // LastSyncResourceVersion returns the newest resource version the informer
 // has seen.
-func (i *Informer[T]) LastSyncResourceVersion() string { return i.reflector.LastSyncResourceVersion() }
+func (i *Informer[T]) LastSyncResourceVersion() string {
+	if !i.usable() {
+		return ""
+	}
+	return i.reflector.LastSyncResourceVersion()
+}
 
 // AddHandler registers h. A handler added while the informer runs first
 // receives an add, marked initial, for every object in the cache. The
 // returned registration tells when h has seen the initial list, and
 // removes h.
+//
+// It fails with [ErrNilHandler] for a nil h (or a nil pointer), with an
+// error wrapping [controlloop.ErrInvalid] that names the field for invalid
+// opts, and with [ErrStopped] once the context of Run has ended.
 func (i *Informer[T]) AddHandler(h Handler[T], opts HandlerOptions) (*Registration[T], error) {
-	if h == nil {
+	if !i.usable() {
+		return nil, errNotNew("AddHandler")
+	}
+	if isNil(h) {
 		return nil, ErrNilHandler
 	}
-	if opts.ResyncPeriod < 0 || opts.MaxBuffer < 0 {
-		return nil, fmt.Errorf("informer: %T: ResyncPeriod and MaxBuffer must not be negative", opts)
+	if err := opts.validate(); err != nil {
+		return nil, err
 	}
 	r := newRegistration(h, opts, i.log)
 	r.remove = func() { i.removeHandler(r) }
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	switch i.state {
-	case stopped:
+	switch {
+	case i.stopping.Load():
 		return nil, ErrStopped
-	case running:
+	case i.started:
 		i.listeners.Go(r.run)
-		for _, obj := range i.idx.All() {
-			r.enqueue(notification[T]{kind: addNotification, obj: obj, flag: true})
-		}
+		r.enqueueInitial(slices.Collect(i.idx.List()))
 		if i.synced {
 			r.setSyncTarget()
 		}
@@ -170,35 +223,64 @@ func (i *Informer[T]) removeHandler(r *Registration[T]) {
 }
 
 // Run lists and watches the source, keeps the cache and notifies the
-// handlers until ctx ends, then stops every goroutine it started and
-// returns. An informer runs once: a second Run returns [ErrAlreadyRunning].
+// handlers until ctx ends or the reflector fails for good, then stops every
+// goroutine it started and returns: nil when ctx ended, else the error that
+// stopped it (the reflector's Run error, wrapped).
+//
+// Bound: after ctx ends, Run returns once the reflector's Run has returned
+// (see [reflector.Reflector.Run]: the source's List or Watch call in
+// progress must honour ctx) and once every handler has returned from the
+// notification it is handling: within about one handler call. Changes not
+// yet applied and notifications still buffered are dropped, and the
+// informer waits for no bounded buffer. A handler that never returns keeps
+// Run from returning.
+//
+// Run runs once. A second call, while the first runs or after it returned,
+// returns at once an error wrapping [controlloop.ErrAlreadyStarted] and
+// leaves the first alone.
 func (i *Informer[T]) Run(ctx context.Context) error {
-	i.mu.Lock()
-	if i.state != notStarted {
-		i.mu.Unlock()
-		return ErrAlreadyRunning
+	if !i.usable() {
+		return errNotNew("Run")
 	}
-	i.state = running
+	i.mu.Lock()
+	if i.started {
+		i.mu.Unlock()
+		return fmt.Errorf("informer: Run: %w", controlloop.ErrAlreadyStarted)
+	}
+	i.started = true
 	for _, r := range i.regs {
 		i.listeners.Go(r.run)
 	}
 	i.mu.Unlock()
 
+	ctx, cancel := context.WithCancel(ctx) // also ended by a failed reflector
+	defer cancel()
 	var wg sync.WaitGroup
-	wg.Go(func() { i.reflector.Run(ctx) })
+	var reflectorErr error // set before wg.Done
+	wg.Go(func() {
+		if err := i.reflector.Run(ctx); err != nil {
+			reflectorErr = fmt.Errorf("informer: reflector stopped: %w", err)
+			cancel()
+		}
+	})
 	wg.Go(func() { i.resyncLoop(ctx) })
 	wg.Go(func() {
+		// The FIFO is synced once process has returned for the last key
+		// of the first list: the cache holds it, the handlers have it.
 		select {
 		case <-i.fifo.Synced():
-			i.pipe.push(change[T]{synced: true})
+			i.mu.Lock()
+			i.lockedMarkSynced()
+			i.mu.Unlock()
 		case <-ctx.Done():
 		}
 	})
-	wg.Go(i.apply)
-	stopPipe := context.AfterFunc(ctx, i.pipe.close) // also wakes a process waiting for room
-	defer stopPipe()
+	// When ctx ends, stop processing and the handlers at once: process may
+	// be waiting for room in a handler's buffer, with a batch behind.
+	stopProcessing := context.AfterFunc(ctx, i.stop)
+	defer stopProcessing()
 	for {
-		err := i.fifo.Pop(ctx, i.process)
+		err := i.fifo.PopBatch(ctx, batchMax, i.process)
 		if ctx.Err() != nil || errors.Is(err, deltafifo.ErrClosed) {
 			break
 		}
@@ -206,17 +288,25 @@ func (i *Informer[T]) Run(ctx context.Context) error {
 			i.log.Error("informer: processing a change failed", "err", err)
 		}
 	}
-	i.pipe.close()
+	i.stop()
 	wg.Wait()
+	i.listeners.Wait()
+	if i.det != nil {
+		i.det.checkAll()
+	}
+	return reflectorErr
+}
 
+// stop ends processing and the handlers' registrations: process drops
+// the rest of its batch, a wait for room in a handler's buffer ends, and
+// each handler's goroutine returns after the call in progress.
+func (i *Informer[T]) stop() {
+	i.stopping.Store(true)
 	i.mu.Lock()
-	i.state = stopped
+	defer i.mu.Unlock()
 	for _, r := range i.regs {
 		r.stop()
 	}
-	i.mu.Unlock()
-	i.listeners.Wait()
-	return nil
 }
 
 func (i *Informer[T]) lockedMarkSynced() {
@@ -224,53 +314,5 @@ func (i *Informer[T]) lockedMarkSynced() {
 	i.isSynced.Store(true)
 	for _, r := range i.regs {
 		r.setSyncTarget()
-	}
-}
-
-// process is stage 1 (see pipeline.go): it resolves one key's deltas
-// against the objects processed before and hands the resulting changes, in
-// order, to the applier.
-func (i *Informer[T]) process(deltas deltafifo.Deltas[T], inInitialList bool) error {
-	if !i.sized {
-		// Likely a first list: size the map for the keys queued behind.
-		// (Not under known's lock: the FIFO calls known holding its own.)
-		i.sized = true
-		if n := i.fifo.Len(); n > 1024 {
-			i.known.mu.Lock()
-			if len(i.known.m) == 0 {
-				i.known.m = make(map[controlloop.Key]T, n+1)
-			}
-			i.known.mu.Unlock()
-		}
-	}
-	for _, d := range deltas {
-		k := controlloop.KeyOf(d.Object)
-		var c change[T]
-		i.known.mu.Lock()
-		switch old, ok := i.known.m[k]; {
-		case d.Type == deltafifo.Deleted:
-			delete(i.known.m, k)
-			c.n = notification[T]{kind: deleteNotification, obj: d.Object, flag: d.FinalStateUnknown}
-		case ok:
-			i.known.m[k] = d.Object
-			c.n = notification[T]{kind: updateNotification, old: old, obj: d.Object}
-			c.resync = old.GetResourceVersion() == d.Object.GetResourceVersion()
-		default:
-			i.known.m[k] = d.Object
-			c.n = notification[T]{kind: addNotification, obj: d.Object, flag: inInitialList}
-		}
-		i.known.mu.Unlock()
-		i.pipe.push(c)
-	}
-	return nil
-}
-
-// distribute buffers n for every handler, or, for a resync (an update that
-// changed nothing), for the handlers whose resync is due.
-func (i *Informer[T]) distribute(n notification[T], resync bool) {
-	for _, r := range i.regs {
-		if !resync || r.resyncing.Load() {
-			r.enqueue(n)
-		}
 	}
 }

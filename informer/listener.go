@@ -25,20 +25,6 @@ type notification[T any] struct {
 	flag     bool // add: in initial list; delete: final state unknown
 }
 
-// HandlerOptions configure one handler's registration.
-type HandlerOptions struct {
-	// ResyncPeriod, if positive, re-delivers every cached object to this
-	// handler this often, as an update with old and new the same. Defaults
-	// to 0: no resync.
-	ResyncPeriod time.Duration
-	// MaxBuffer, if positive, bounds the notifications waiting for this
-	// handler. When the buffer is full, the informer waits for the handler
-	// before it processes more changes: memory stays bounded, at the price
-	// of a slow handler slowing the cache and every other handler. Defaults
-	// to 0: unbounded, so a slow handler delays no one (watch Pending).
-	MaxBuffer int
-}
-
 // Registration is a handler's place in an informer, returned by
 // [Informer.AddHandler]. Its methods are safe for concurrent use.
 type Registration[T any] struct {
@@ -79,6 +65,19 @@ func (r *Registration[T]) HasSynced() bool {
 	return r.targetSet.Load() && r.delivered.Load() >= r.target()
 }
 
+// InitialProgress reports the delivery of the initial list to this
+// handler: how many of its notifications have been delivered, and how many
+// it holds. known is false, and both counts 0, until the informer has
+// listed (or, for a handler added later, until AddHandler has buffered
+// the cache). A slow handler shows here as delivered < total.
+func (r *Registration[T]) InitialProgress() (delivered, total uint64, known bool) {
+	if !r.targetSet.Load() {
+		return 0, 0, false
+	}
+	total = r.target()
+	return min(r.delivered.Load(), total), total, true
+}
+
 func (r *Registration[T]) target() uint64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -109,13 +108,40 @@ func (r *Registration[T]) setSyncTarget() {
 	r.targetSet.Store(true)
 }
 
-// enqueue buffers n; with a bounded buffer it waits for room.
+// enqueue buffers n; with a bounded buffer it waits for room. It must not
+// be called holding a lock that a handler may need (see apply).
 func (r *Registration[T]) enqueue(n notification[T]) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for r.opts.MaxBuffer > 0 && r.buf.Len() >= r.opts.MaxBuffer && !r.stopped {
 		r.cond.Wait()
 	}
+	r.lockedPush(n)
+}
+
+// tryEnqueue buffers n unless a bounded buffer is full, and reports
+// whether it did not have to leave n out (a stopped registration drops it).
+func (r *Registration[T]) tryEnqueue(n notification[T]) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.opts.MaxBuffer > 0 && r.buf.Len() >= r.opts.MaxBuffer && !r.stopped {
+		return false
+	}
+	r.lockedPush(n)
+	return true
+}
+
+// enqueueInitial buffers an add, marked initial, for each of objs, beyond
+// any bound: AddHandler calls it and must not wait for the handler.
+func (r *Registration[T]) enqueueInitial(objs []T) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, obj := range objs {
+		r.lockedPush(notification[T]{kind: addNotification, obj: obj, flag: true})
+	}
+}
+
+func (r *Registration[T]) lockedPush(n notification[T]) {
 	if r.stopped {
 		return
 	}

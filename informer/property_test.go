@@ -23,6 +23,7 @@ import (
 //  2. replaying each handler's notifications yields the store's contents;
 //  3. every object a handler saw and the store no longer holds reached that
 //     handler as a delete (direct, or final-state-unknown);
+//  4. the informer's Health reports it synced and healthy;
 //
 // and no handler ever sees an object's version go backwards.
 func TestEventualConsistency(t *testing.T) {
@@ -32,7 +33,9 @@ func TestEventualConsistency(t *testing.T) {
 }
 
 func checkEventualConsistency(t *rapid.T) {
-	s, err := memstore.New[*Pod](memstore.Options{HistorySize: 8, WatchBuffer: 4})
+	// A small MaxWatchLag: a watch that falls behind is cut off, one more
+	// fault the informer must recover from.
+	s, err := memstore.New[*Pod](memstore.Options{HistorySize: 8, MaxWatchLag: 16})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,6 +124,13 @@ func checkEventualConsistency(t *rapid.T) {
 				t.Fatalf("handler %d: %s is gone from the store but its last notification was %s", i, key, e.Kind)
 			}
 		}
+	}
+	// 4. Health (issue 13, item 3): once the watch has been up for the
+	// reflector's BackoffReset (2m), or the source has answered since the
+	// last fault, the informer reports itself synced and healthy.
+	time.Sleep(2 * time.Minute)
+	if h := inf.Health(); !h.Synced || h.Err != nil || !h.FailingSince.IsZero() {
+		t.Fatalf("after the faults stopped: Health() = %+v, want synced and healthy", h)
 	}
 }
 

@@ -65,7 +65,7 @@ func BenchmarkCreate(b *testing.B) {
 	for _, watchers := range []int{0, 1, 100} {
 		b.Run("watchers="+strconv.Itoa(watchers), func(b *testing.B) {
 			ctx := context.Background()
-			s := must(memstore.New[*Pod](memstore.Options{HistorySize: 1 << 20, WatchBuffer: 1 << 20}))
+			s := must(memstore.New[*Pod](memstore.Options{HistorySize: 1 << 20}))
 			wait := startWatchers(b, s, watchers)
 			names := make([]string, b.N)
 			for i := range names {
@@ -94,7 +94,7 @@ func BenchmarkUpdate(b *testing.B) {
 	for _, watchers := range []int{0, 1, 100} {
 		b.Run("watchers="+strconv.Itoa(watchers), func(b *testing.B) {
 			ctx := context.Background()
-			s := must(memstore.New[*Pod](memstore.Options{HistorySize: 1 << 20, WatchBuffer: 1 << 20}))
+			s := must(memstore.New[*Pod](memstore.Options{HistorySize: 1 << 20}))
 			pods := make([]*Pod, 1000)
 			for i := range pods {
 				pods[i] = mustCreate(b, s, pod("ns", strconv.Itoa(i), map[string]string{"app": "web"}))

@@ -13,14 +13,14 @@ import (
 )
 
 // TestConcurrentWritesWatchesLists runs writers, watchers and paged listers
-// at once (under -race). Watchers have small buffers, so some are closed as
-// too slow and some fall out of the history: each resumes from its last
+// at once (under -race). The history is small, so some watchers fall out of
+// it: each resumes from its last
 // version, or lists again on ErrExpired, and must see every version exactly
 // once, in order, between those recoveries.
 func TestConcurrentWritesWatchesLists(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	s := must(memstore.New[*Pod](memstore.Options{WatchBuffer: 8, HistorySize: 64}))
+	s := must(memstore.New[*Pod](memstore.Options{HistorySize: 64}))
 	const writers, opsEach, watchers = 4, 300, 4
 
 	done := make(chan struct{}) // closed once writes end

@@ -18,6 +18,23 @@ func (s *Store[T]) BreakWatches() {
 	}
 }
 
+// SetUnavailable takes the store out of its readers' reach, as a server
+// outage or a lost connection would: every open watch closes (as
+// BreakWatches closes them), and until SetUnavailable(nil) every List and
+// Watch call fails with err. Writes go on: the outage is between the store
+// and those who list and watch it.
+func (s *Store[T]) SetUnavailable(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.unavailable = err
+	if err == nil {
+		return
+	}
+	for w := range s.watchers {
+		s.lockedEndWatch(w, nil)
+	}
+}
+
 // FailWatches ends every open watch with an Error event carrying err, then
 // closes its channel. A nil err is taken as [controlloop.ErrExpired]'s
 // wrapper, which tells the consumer to list again.

@@ -14,32 +14,43 @@ type change[T controlloop.Object] struct {
 	prev T
 }
 
-// history is a ring of the most recent changes, oldest first, at most size
-// long. It grows on demand up to size, so a small store pays for what it
-// uses. The zero history with size set is empty and ready.
+// history is a ring of the most recent changes, oldest first. It holds the
+// last size changes, and beyond them, up to limit, the changes a live
+// watcher has yet to deliver. It grows on demand and shrinks back once no
+// watcher needs the extra changes, so a small store pays for what it uses.
+// The zero history with size and limit set is empty and ready.
 type history[T controlloop.Object] struct {
 	buf   []change[T]
-	size  int // capacity limit
+	size  int // changes kept for new watches and continue tokens
+	limit int // changes kept at most, for watchers that lag (>= size)
 	start int // index in buf of the oldest change
 	n     int // number of changes held
 }
 
-// push appends c, dropping the oldest change when the ring is full.
-func (h *history[T]) push(c change[T]) {
-	if h.n == len(h.buf) && len(h.buf) < h.size {
-		h.grow()
+// push appends c. When size changes are held, it first drops the oldest
+// ones that no watcher needs: those below need, the version of the next
+// change the slowest watcher delivers, and any beyond limit.
+func (h *history[T]) push(c change[T], need uint64) {
+	for h.n >= h.size && (h.buf[h.start].rv < need || h.n >= h.limit) {
+		h.dropOldest()
 	}
-	if h.n == h.size {
-		h.buf[h.start] = c
-		h.start = (h.start + 1) % len(h.buf)
-		return
+	switch {
+	case h.n == len(h.buf):
+		h.resize(min(h.limit, max(16, 2*len(h.buf))))
+	case len(h.buf) > 2*h.size && h.n < len(h.buf)/2:
+		h.resize(max(h.size, 2*h.n)) // a lagging watcher caught up
 	}
 	h.buf[(h.start+h.n)%len(h.buf)] = c
 	h.n++
 }
 
-func (h *history[T]) grow() {
-	next := min(h.size, max(16, 2*len(h.buf)))
+func (h *history[T]) dropOldest() {
+	h.buf[h.start] = change[T]{}
+	h.start = (h.start + 1) % len(h.buf)
+	h.n--
+}
+
+func (h *history[T]) resize(next int) {
 	buf := make([]change[T], next)
 	for i := range h.n {
 		buf[i] = h.buf[(h.start+i)%len(h.buf)]
@@ -64,10 +75,7 @@ func (h *history[T]) at(rv uint64) change[T] {
 
 // dropThrough forgets every change with a version at or below rv.
 func (h *history[T]) dropThrough(rv uint64) {
-	var zero change[T]
 	for h.n > 0 && h.buf[h.start].rv <= rv {
-		h.buf[h.start] = zero
-		h.start = (h.start + 1) % len(h.buf)
-		h.n--
+		h.dropOldest()
 	}
 }

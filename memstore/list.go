@@ -99,6 +99,10 @@ func (s *Store[T]) snapshotFor(opts controlloop.ListOptions, tok token) (*snapsh
 		return nil, err
 	}
 	s.mu.RLock()
+	if err := s.unavailable; err != nil {
+		s.mu.RUnlock()
+		return nil, err
+	}
 	if opts.Continue == "" {
 		sel := opts.Selector
 		if opts.Limit > 0 {
@@ -263,7 +267,7 @@ func (s *Store[T]) page(items []snapItem[T], sel controlloop.Selector, after *co
 		if limit > 0 && len(out) == limit {
 			return out, last, true
 		}
-		out = append(out, s.clone(it.obj))
+		out = append(out, s.copyOut(it.obj))
 		last = it.key
 	}
 	return out, last, false

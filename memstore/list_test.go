@@ -79,16 +79,28 @@ func TestPagesReadAtFirstVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Writes after the first page: delete one not yet listed, add one, update one.
+	// Writes after the first page: delete one not yet listed, add one, update
+	// one twice, delete and recreate one.
 	if err := s.Delete(ctx, controlloop.Key{Name: "p05"}, controlloop.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	mustCreate(t, s, pod("", "p04a", nil))
 	p, _ := s.Get(ctx, controlloop.Key{Name: "p07"})
 	p.Spec = "changed"
+	if p, err = s.Update(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	p.Spec = "changed twice" // a rebuilt page takes the state before the first change only
 	if _, err := s.Update(ctx, p); err != nil {
 		t.Fatal(err)
 	}
+	// One deleted and created again, not yet listed: it shows as it was.
+	if err := s.Delete(ctx, controlloop.Key{Name: "p08"}, controlloop.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	p08 := pod("", "p08", nil)
+	p08.Spec = "recreated"
+	mustCreate(t, s, p08)
 	// Evict cached snapshots by starting more paged lists than the cache holds.
 	for range 6 {
 		mustCreate(t, s, pod("", fmt.Sprintf("q%d", s.Len()), nil))

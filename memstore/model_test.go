@@ -351,7 +351,9 @@ func TestStoreModel(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		size := rapid.IntRange(1, 40).Draw(t, "history size")
 		m := &storeModel{
-			s:       must(memstore.New[*Pod](memstore.Options{HistorySize: size})),
+			// MaxWatchLag 1: the model keeps size changes, no more for the
+			// watches it leaves open.
+			s:       must(memstore.New[*Pod](memstore.Options{HistorySize: size, MaxWatchLag: 1})),
 			size:    size,
 			objects: make(map[controlloop.Key]*Pod),
 		}

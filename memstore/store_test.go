@@ -168,11 +168,3 @@ func TestContextDone(t *testing.T) {
 		t.Errorf("Watch: %v, want context.Canceled", err)
 	}
 }
-
-func TestNewRefusesBadOptions(t *testing.T) {
-	for _, opts := range []memstore.Options{{HistorySize: -1}, {WatchBuffer: -1}, {BookmarkInterval: -1}} {
-		if s, err := memstore.New[*Pod](opts); err == nil || s != nil {
-			t.Errorf("New(%+v) = %v, %v; want an error", opts, s, err)
-		}
-	}
-}

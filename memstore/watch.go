@@ -3,6 +3,7 @@ package memstore
 import (
 	"context"
 	"fmt"
+	"math"
 	"sync/atomic"
 	"time"
 
@@ -14,22 +15,33 @@ import (
 // duplicate: first the changes the history holds, then live ones. A version
 // older than the history window, or compacted away, fails with
 // [controlloop.ErrExpired]; a version newer than the store's is accepted,
-// and the watch starts once the store reaches it.
+// and the watch starts once the store reaches it (for
+// 18446744073709551615, the largest, never: the watch waits until it is
+// closed). A version that is not a decimal number as the store writes them
+// (no sign, no leading zero, at most the largest) fails with
+// [controlloop.ErrInvalid].
 //
 // Under a selector, a change that brings an object into the selector is
 // reported as Added, one that takes it out as Deleted (carrying the state
 // before the change, stamped with the change's version), like an API server
 // does.
 //
-// The channel closes when ctx is done, after [Store.BreakWatches], when the
-// consumer falls more than Options.WatchBuffer changes behind, or after an
-// Error event ([Store.FailWatches], or [Store.Compact] discarding changes
-// the watch had yet to deliver). Each watch runs one goroutine, which exits
-// once the channel is closed.
+// A consumer that falls behind keeps its watch: its goroutine catches up
+// from the history, however many changes wait, while the history still
+// holds the next change it has to deliver. Once that change has left the
+// history (Options.HistorySize), the watch ends with an Error event
+// wrapping [controlloop.ErrExpired], after every change before it: the
+// consumer lists again.
+//
+// The channel closes when ctx is done, after [Store.BreakWatches], or after
+// an Error event (the history passing the watch, [Store.FailWatches], or
+// [Store.Compact] discarding changes the watch had yet to deliver). Each
+// watch runs one goroutine, which exits once the channel is closed.
 func (s *Store[T]) Watch(ctx context.Context, opts controlloop.WatchOptions) (<-chan controlloop.Event[T], error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	s.init()
 	if err := checkSelector(opts.Selector); err != nil {
 		return nil, fmt.Errorf("memstore: watch: %w", err)
 	}
@@ -45,6 +57,10 @@ func (s *Store[T]) Watch(ctx context.Context, opts controlloop.WatchOptions) (<-
 	}
 
 	s.mu.Lock()
+	if err := s.unavailable; err != nil {
+		s.mu.Unlock()
+		return nil, err
+	}
 	if opts.ResourceVersion == "" {
 		from = s.rv
 	} else if low := s.lockedOldestValid(); from < low {
@@ -57,9 +73,13 @@ func (s *Store[T]) Watch(ctx context.Context, opts controlloop.WatchOptions) (<-
 		ch:       make(chan controlloop.Event[T], chanCap),
 		wake:     make(chan struct{}, 1),
 		stop:     make(chan struct{}),
-		liveFrom: s.rv + 1,
 	}
-	w.next.Store(from + 1)
+	if opts.AllowBookmarks {
+		w.progress = make(chan struct{}, 1)
+	}
+	// from+1 would wrap for the largest version, which no write can reach
+	// (it would take 2^64 of them): such a watch waits at it for ever.
+	w.next.Store(min(from, math.MaxUint64-1) + 1)
 	s.watchers[w] = struct{}{}
 	s.mu.Unlock()
 
@@ -77,6 +97,26 @@ func (s *Store[T]) Watch(ctx context.Context, opts controlloop.WatchOptions) (<-
 	return w.ch, nil
 }
 
+// RequestProgress asks every open watch that allowed bookmarks
+// (WatchOptions.AllowBookmarks) for a Bookmark, as etcd's progress request
+// does: each watch sends one once it has delivered every change written
+// before, carrying the version it has been brought to, if that moved past
+// the last event it sent (changes its selector filtered out move it). It
+// does not wait for them.
+func (s *Store[T]) RequestProgress() {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for w := range s.watchers {
+		if w.progress == nil {
+			continue
+		}
+		select {
+		case w.progress <- struct{}{}:
+		default: // a request is already pending
+		}
+	}
+}
+
 // watcher is one open watch. Its goroutine walks the history from a cursor
 // and sends what its selector lets through; writers only nudge it.
 type watcher[T controlloop.Object] struct {
@@ -85,12 +125,13 @@ type watcher[T controlloop.Object] struct {
 	ch       chan controlloop.Event[T]
 	// wake holds a nudge from a writer: there may be changes to read.
 	wake chan struct{}
-	// next is the version of the next change to deliver. The goroutine
-	// stores it, writers load it to measure how far behind it is.
+	// next is the version of the next change to deliver: the change the
+	// goroutine is sending counts as delivered. The goroutine stores it,
+	// writers load it to measure how far behind it is.
 	next atomic.Uint64
-	// liveFrom is the store's version when the watch began, plus one:
-	// changes from it on count against Options.WatchBuffer.
-	liveFrom uint64
+	// progress holds a request for a bookmark (Store.RequestProgress); nil
+	// if the watch did not allow bookmarks.
+	progress chan struct{}
 
 	// stop is closed, and stopErr set, under the store's lock by whoever
 	// ends the watch from outside. Guarded by that lock: stopped, stopErr.
@@ -99,16 +140,12 @@ type watcher[T controlloop.Object] struct {
 	stopErr error
 }
 
-// lockedNudge tells w about the change with version rv, the oldest held
-// being oldest, and ends w if it fell too far behind to catch up.
-func (w *watcher[T]) lockedNudge(s *Store[T], rv, oldest uint64) {
-	next := w.next.Load()
-	behind := uint64(0)
-	if base := max(next, w.liveFrom); rv >= base {
-		behind = rv - base + 1
-	}
-	if next < oldest || behind > uint64(s.opts.WatchBuffer) {
-		s.lockedEndWatch(w, nil)
+// lockedNudge tells w that the history changed, its oldest change being
+// oldest, and ends w with ErrExpired if the next change it has to deliver
+// has left the history.
+func (w *watcher[T]) lockedNudge(s *Store[T], oldest uint64) {
+	if next := w.next.Load(); next < oldest {
+		s.lockedEndWatch(w, fmt.Errorf("memstore: watch at version %d: %w (the history passed it: oldest held is %d)", next-1, controlloop.ErrExpired, oldest))
 		return
 	}
 	select {
@@ -148,7 +185,12 @@ func (w *watcher[T]) run(ctx context.Context, s *Store[T], tick <-chan time.Time
 			return
 		}
 		for _, c := range batch {
-			if ev, ok := w.convert(s, c); ok {
+			ev, ok := w.convert(s, c)
+			// c counts as delivered before it is sent: a consumer that has
+			// received it may Compact through it at once, and must find the
+			// watch past it, not behind.
+			w.next.Store(c.rv + 1)
+			if ok {
 				select {
 				case <-w.stop:
 					w.sendStopError(ctx, s)
@@ -165,7 +207,6 @@ func (w *watcher[T]) run(ctx context.Context, s *Store[T], tick <-chan time.Time
 					return
 				}
 			}
-			w.next.Store(c.rv + 1)
 		}
 		if len(batch) > 0 {
 			continue
@@ -178,18 +219,36 @@ func (w *watcher[T]) run(ctx context.Context, s *Store[T], tick <-chan time.Time
 			w.sendStopError(ctx, s)
 			return
 		case <-tick:
-			if at := w.next.Load() - 1; at > sent {
-				select {
-				case w.ch <- controlloop.Event[T]{Type: controlloop.Bookmark, ResourceVersion: formatRV(at)}:
-					sent = at
-				case <-ctx.Done():
-					return
-				case <-w.stop:
-					w.sendStopError(ctx, s)
-					return
-				}
+			if !w.bookmark(ctx, s, &sent) {
+				return
+			}
+		case <-w.progress:
+			if !w.bookmark(ctx, s, &sent) {
+				return
 			}
 		}
+	}
+}
+
+// bookmark sends a Bookmark at the version w has been brought to, if it
+// moved past *sent, the last version sent. It is called only when w has
+// delivered every change the store held when it last read, so the
+// bookmark is never ahead of a change still to come. It returns false if
+// the watch ended.
+func (w *watcher[T]) bookmark(ctx context.Context, s *Store[T], sent *uint64) bool {
+	at := w.next.Load() - 1
+	if at <= *sent {
+		return true
+	}
+	select {
+	case w.ch <- controlloop.Event[T]{Type: controlloop.Bookmark, ResourceVersion: formatRV(at)}:
+		*sent = at
+		return true
+	case <-ctx.Done():
+		return false
+	case <-w.stop:
+		w.sendStopError(ctx, s)
+		return false
 	}
 }
 
@@ -252,7 +311,7 @@ func (w *watcher[T]) convert(s *Store[T], c change[T]) (controlloop.Event[T], bo
 		}
 	}
 	rv := c.obj.GetResourceVersion()
-	out := s.clone(obj)
+	out := s.copyOut(obj)
 	if typ == controlloop.Deleted && c.typ == controlloop.Modified {
 		out.GetObjectMeta().ResourceVersion = rv
 	}

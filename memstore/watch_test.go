@@ -2,9 +2,12 @@ package memstore_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/controlloop/controlloop"
 	"github.com/controlloop/controlloop/memstore"
@@ -219,25 +222,60 @@ func TestCompactEndsLaggingWatch(t *testing.T) {
 	}
 }
 
-// TestSlowWatcherClosed checks that a consumer that stops reading is closed
-// once it is WatchBuffer changes behind, and that writers never block on it.
-func TestSlowWatcherClosed(t *testing.T) {
+// TestSlowWatcherExpires checks that writers never block on a consumer
+// that stops reading, and that once it lags by more than MaxWatchLag its
+// watch ends with a gapless prefix and an Error event wrapping ErrExpired.
+func TestSlowWatcherExpires(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	s := must(memstore.New[*Pod](memstore.Options{WatchBuffer: 10}))
+	s := must(memstore.New[*Pod](memstore.Options{HistorySize: 10, MaxWatchLag: 50}))
 	slow, _ := s.Watch(ctx, controlloop.WatchOptions{})
-	// Far more writes than the channel and the buffer hold: none may block.
+	// Far more writes than the channel and the history hold: none may block.
 	for i := range 500 {
 		mustCreate(t, s, pod("", fmt.Sprint(i), nil))
 	}
 	evs := drainClosed(t, slow)
-	if len(evs) >= 500 {
-		t.Fatalf("slow watcher got all %d events, want it closed early", len(evs))
+	last := evs[len(evs)-1]
+	if last.Type != controlloop.Error || !errors.Is(last.Err, controlloop.ErrExpired) {
+		t.Fatalf("slow watcher ended with %+v, want an ErrExpired Error event", last)
 	}
-	for i, ev := range evs {
+	for i, ev := range evs[:len(evs)-1] {
 		if ev.Type != controlloop.Added || ev.ResourceVersion != fmt.Sprint(i+1) {
-			t.Fatalf("event %d: %+v; the slow watcher must get a gapless prefix and no Error", i, summary([]controlloop.Event[*Pod]{ev}))
+			t.Fatalf("event %d: %+v; the slow watcher must get a gapless prefix", i, summary([]controlloop.Event[*Pod]{ev}))
 		}
+	}
+}
+
+// TestLaggingWatcherCatchesUp checks that a watcher whose consumer falls
+// further behind than HistorySize, but within MaxWatchLag, keeps its watch
+// and gets every change, and that once it has caught up the store keeps
+// only HistorySize changes again: a new watch from before them expires.
+func TestLaggingWatcherCatchesUp(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s := must(memstore.New[*Pod](memstore.Options{HistorySize: 10, MaxWatchLag: 1000}))
+	lagging, err := s.Watch(ctx, controlloop.WatchOptions{ResourceVersion: "0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 500 { // nobody reads meanwhile
+		mustCreate(t, s, pod("", fmt.Sprint(i), nil))
+	}
+	for i := range 500 {
+		ev := <-lagging
+		if ev.Type != controlloop.Added || ev.ResourceVersion != fmt.Sprint(i+1) {
+			t.Fatalf("event %d: %+v, want Added at version %d: the lagging watch must get every change", i, summary([]controlloop.Event[*Pod]{ev}), i+1)
+		}
+	}
+	mustCreate(t, s, pod("", "after", nil)) // the history drops what no watcher needs
+	if ev := <-lagging; ev.Type != controlloop.Added || ev.ResourceVersion != "501" {
+		t.Fatalf("after catching up: %+v, want Added at version 501", summary([]controlloop.Event[*Pod]{ev}))
+	}
+	if _, err := s.Watch(ctx, controlloop.WatchOptions{ResourceVersion: "400"}); !errors.Is(err, controlloop.ErrExpired) {
+		t.Errorf("Watch from version 400, 101 changes back with HistorySize 10: %v, want ErrExpired", err)
+	}
+	if _, err := s.Watch(ctx, controlloop.WatchOptions{ResourceVersion: "495"}); err != nil {
+		t.Errorf("Watch from version 495, within HistorySize: %v", err)
 	}
 }
 
@@ -277,5 +315,126 @@ func TestWatchSelectorNamespaceInvalid(t *testing.T) {
 	_, err := s.Watch(context.Background(), controlloop.WatchOptions{Selector: controlloop.Selector{Namespace: "a/b"}})
 	if !errors.Is(err, controlloop.ErrInvalid) {
 		t.Errorf("got %v, want ErrInvalid", err)
+	}
+}
+
+// TestCompactThroughReceivedVersionKeepsWatch checks that a consumer
+// compacting through the version it has just received keeps its watch: the
+// change was delivered. (The watcher used to record a change as delivered
+// only after the send, so a Compact right after the receive could find it
+// behind and end it with ErrExpired; TestCompactEndsLaggingWatch failed
+// now and then on this.)
+func TestCompactThroughReceivedVersionKeepsWatch(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s := must(memstore.New[*Pod](memstore.Options{}))
+	w, err := s.Watch(ctx, controlloop.WatchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2000 {
+		p := mustCreate(t, s, pod("", fmt.Sprint(i), nil))
+		ev, ok := next(t, w)
+		if !ok || ev.Type != controlloop.Added || ev.ResourceVersion != p.ResourceVersion {
+			t.Fatalf("change %d: got %+v, %v; want Added at %s", i, ev, ok, p.ResourceVersion)
+		}
+		if err := s.Compact(ev.ResourceVersion); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestWatchFromLargestVersionWaits checks that a watch from the largest
+// version waits, as one from any future version does, instead of closing
+// at once with no error as it did when from+1 wrapped to 0 (issue 12, item
+// 7), and that it closes when its context ends.
+func TestWatchFromLargestVersionWaits(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		s := must(memstore.New[*Pod](memstore.Options{BookmarkInterval: time.Second}))
+		for _, rv := range []string{"18446744073709551615", "18446744073709551614"} {
+			ch, err := s.Watch(ctx, controlloop.WatchOptions{ResourceVersion: rv, AllowBookmarks: true})
+			if err != nil {
+				t.Fatalf("Watch(%s): %v", rv, err)
+			}
+			mustCreate(t, s, pod("", rv, nil))
+			time.Sleep(time.Minute)
+			synctest.Wait()
+			select {
+			case ev, ok := <-ch:
+				t.Fatalf("Watch(%s) delivered %+v (open %v), want it to wait", rv, ev, ok)
+			default:
+			}
+			defer func() {
+				if _, ok := <-ch; ok {
+					t.Errorf("Watch(%s) delivered an event after its context ended", rv)
+				}
+			}()
+		}
+		cancel()
+	})
+}
+
+// TestMalformedVersionsRefused checks that Watch, Compact and continue
+// tokens refuse every version string the store would not write, including
+// numbers past the largest and other spellings of valid ones.
+func TestMalformedVersionsRefused(t *testing.T) {
+	ctx := t.Context()
+	s := must(memstore.New[*Pod](memstore.Options{}))
+	mustCreate(t, s, pod("", "a", nil))
+	mustCreate(t, s, pod("", "b", nil))
+	for _, rv := range []string{"x", "-1", "+1", " 1", "1 ", "01", "0x1", "1e3", "1_0", "18446744073709551616", "99999999999999999999999"} {
+		if _, err := s.Watch(ctx, controlloop.WatchOptions{ResourceVersion: rv}); !errors.Is(err, controlloop.ErrInvalid) {
+			t.Errorf("Watch(%q): %v, want ErrInvalid", rv, err)
+		}
+		if err := s.Compact(rv); !errors.Is(err, controlloop.ErrInvalid) {
+			t.Errorf("Compact(%q): %v, want ErrInvalid", rv, err)
+		}
+		tok := base64.RawURLEncoding.EncodeToString([]byte(rv + "///a"))
+		if _, err := s.List(ctx, controlloop.ListOptions{Continue: tok}); !errors.Is(err, controlloop.ErrInvalid) {
+			t.Errorf("List(continue at version %q): %v, want ErrInvalid", rv, err)
+		}
+	}
+}
+
+// TestSetUnavailable: an outage closes the open watches, fails every List
+// and Watch with its error until it ends, lets writes through, and once it
+// ends a watch from before it replays what was written meanwhile.
+func TestSetUnavailable(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s := must(memstore.New[*Pod](memstore.Options{}))
+	mustCreate(t, s, pod("", "a", nil))
+	before := s.ResourceVersion()
+	open, err := s.Watch(ctx, controlloop.WatchOptions{ResourceVersion: before})
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := errors.New("down")
+	s.SetUnavailable(down)
+	if evs := drainClosed(t, open); len(evs) != 0 {
+		t.Errorf("the outage sent %v to an open watch, want a plain close", summary(evs))
+	}
+	for i := range 2 { // not only the next call: every call
+		if _, err := s.List(ctx, controlloop.ListOptions{}); !errors.Is(err, down) {
+			t.Errorf("List %d during the outage: %v, want %v", i, err, down)
+		}
+		if _, err := s.Watch(ctx, controlloop.WatchOptions{}); !errors.Is(err, down) {
+			t.Errorf("Watch %d during the outage: %v, want %v", i, err, down)
+		}
+	}
+	mustCreate(t, s, pod("", "b", nil)) // writes go on
+
+	s.SetUnavailable(nil)
+	list, err := s.List(ctx, controlloop.ListOptions{})
+	if err != nil || len(list.Items) != 2 {
+		t.Fatalf("List after the outage: %d items, %v; want 2, nil", len(list.Items), err)
+	}
+	w, err := s.Watch(ctx, controlloop.WatchOptions{ResourceVersion: before})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev := <-w; ev.Type != controlloop.Added || ev.Object.Name != "b" {
+		t.Errorf("a watch from before the outage got %v first, want b's addition", summary([]controlloop.Event[*Pod]{ev}))
 	}
 }

@@ -1,6 +1,10 @@
 package metrics
 
 import (
+	"fmt"
+	"strconv"
+
+	"github.com/controlloop/controlloop"
 	"github.com/controlloop/controlloop/reconcile"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -10,12 +14,12 @@ import (
 var reconcileBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5,
 	0.6, 0.7, 0.8, 0.9, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5, 6, 7, 8, 9, 10, 15, 20, 25, 30, 40, 50, 60}
 
-// ControllerMetrics is a [reconcile.MetricsProvider] for Prometheus: the
+// ControllerProvider is a [reconcile.MetricsProvider] for Prometheus: the
 // controller metrics of controller-runtime, and the workqueue metrics of
 // each controller's queue under the controller's name. Create it with
-// [NewControllerMetrics]; it is safe for concurrent use.
-type ControllerMetrics struct {
-	*WorkqueueMetrics
+// [NewControllerProvider]; it is safe for concurrent use.
+type ControllerProvider struct {
+	*WorkqueueProvider
 	total      *prometheus.CounterVec
 	errors     *prometheus.CounterVec
 	terminal   *prometheus.CounterVec
@@ -24,17 +28,29 @@ type ControllerMetrics struct {
 	duration   *prometheus.HistogramVec
 	maxWorkers *prometheus.GaugeVec
 	active     *prometheus.GaugeVec
+	reasons    *prometheus.CounterVec
+	// The stale-cache gating's (reconcile.StaleCacheMetrics).
+	staleSkips    *prometheus.CounterVec
+	staleTimeouts *prometheus.CounterVec
+	storeVersion  *prometheus.GaugeVec
 }
 
-var _ reconcile.MetricsProvider = (*ControllerMetrics)(nil)
+var (
+	_ reconcile.MetricsProvider   = (*ControllerProvider)(nil)
+	_ reconcile.StaleCacheMetrics = (*controllerMetrics)(nil)
+)
 
-// NewControllerMetrics registers the controller and workqueue metrics on
-// reg and returns a provider for [reconcile.Options.Metrics]. It fails if
-// reg already holds metrics of the same names.
-func NewControllerMetrics(reg prometheus.Registerer) (*ControllerMetrics, error) {
-	wq, err := NewWorkqueueMetrics(reg)
+// NewControllerProvider registers the controller and workqueue metrics on
+// reg and returns a provider for [reconcile.Options.Metrics]. It fails,
+// registering nothing, if reg already holds metrics of the same names; a
+// nil reg is refused with an error wrapping [controlloop.ErrInvalid].
+func NewControllerProvider(reg prometheus.Registerer) (*ControllerProvider, error) {
+	if isNil(reg) {
+		return nil, fmt.Errorf("metrics: NewControllerProvider: nil Registerer: %w", controlloop.ErrInvalid)
+	}
+	wq, err := NewWorkqueueProvider(reg)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("metrics: NewControllerProvider: %w", err)
 	}
 	ctl := []string{"controller"}
 	counter := func(name, help string) *prometheus.CounterVec {
@@ -43,8 +59,8 @@ func NewControllerMetrics(reg prometheus.Registerer) (*ControllerMetrics, error)
 	gauge := func(name, help string) *prometheus.GaugeVec {
 		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, ctl)
 	}
-	m := &ControllerMetrics{
-		WorkqueueMetrics: wq,
+	m := &ControllerProvider{
+		WorkqueueProvider: wq,
 		total: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "controller_runtime_reconcile_total",
 			Help: "Total number of reconciliations per controller",
@@ -60,19 +76,33 @@ func NewControllerMetrics(reg prometheus.Registerer) (*ControllerMetrics, error)
 		}, ctl),
 		maxWorkers: gauge("controller_runtime_max_concurrent_reconciles", "Maximum number of concurrent reconciles per controller"),
 		active:     gauge("controller_runtime_active_workers", "Number of currently used workers per controller"),
+		reasons: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "controlloop_reconcile_reasons_total",
+			Help: "Total number of reconciliations per controller by why they ran (reconcile.Reason.Label); counted only by controllers with Options.Introspect",
+		}, []string{"controller", "reason"}),
+		staleSkips: counter("stale_sync_skips_total",
+			"Total number of reconciles put off because a cache the controller reads had not applied the request's own earlier write"),
+		staleTimeouts: counter("controlloop_stale_sync_timeouts_total",
+			"Total number of requests reconciled although a cache still lacked their own earlier write after the stale-cache timeout"),
+		storeVersion: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "store_resource_version",
+			Help: "Newest resource version of its source that each cache the controller reads has applied (sources with decimal versions only)",
+		}, []string{"controller", "informer"}),
 	}
-	for _, c := range []prometheus.Collector{m.total, m.errors, m.terminal, m.panics, m.timeouts, m.duration, m.maxWorkers, m.active} {
-		if err := reg.Register(c); err != nil {
-			return nil, err
+	if err := register(reg, m.total, m.errors, m.terminal, m.panics, m.timeouts, m.duration, m.maxWorkers, m.active,
+		m.reasons, m.staleSkips, m.staleTimeouts, m.storeVersion); err != nil {
+		for _, c := range wq.collectors() {
+			reg.Unregister(c)
 		}
+		return nil, fmt.Errorf("metrics: NewControllerProvider: %w", err)
 	}
 	return m, nil
 }
 
-// NewControllerMetrics implements [reconcile.MetricsProvider]. Every series
+// ForController implements [reconcile.MetricsProvider]. Every series
 // of the controller starts at zero, so that rates and alerts work from the
 // first scrape.
-func (m *ControllerMetrics) NewControllerMetrics(name string, workers int) reconcile.ControllerMetrics {
+func (m *ControllerProvider) ForController(name string, workers int) reconcile.ControllerMetrics {
 	c := &controllerMetrics{
 		errors:   m.errors.WithLabelValues(name),
 		terminal: m.terminal.WithLabelValues(name),
@@ -80,8 +110,13 @@ func (m *ControllerMetrics) NewControllerMetrics(name string, workers int) recon
 		timeouts: m.timeouts.WithLabelValues(name),
 		duration: m.duration.WithLabelValues(name),
 		active:   m.active.WithLabelValues(name),
+		reasons:  m.reasons.MustCurryWith(prometheus.Labels{"controller": name}),
+
+		staleSkips:    m.staleSkips.WithLabelValues(name),
+		staleTimeouts: m.staleTimeouts.WithLabelValues(name),
+		storeVersion:  m.storeVersion.MustCurryWith(prometheus.Labels{"controller": name}),
 	}
-	for _, o := range []reconcile.Outcome{reconcile.Success, reconcile.Failure, reconcile.RequeueAfter} {
+	for _, o := range []reconcile.Outcome{reconcile.OutcomeSuccess, reconcile.OutcomeError, reconcile.OutcomeRequeueAfter} {
 		c.total[o] = m.total.WithLabelValues(name, o.String())
 	}
 	// controller-runtime also exports result="requeue" (its Result.Requeue);
@@ -96,7 +131,27 @@ type controllerMetrics struct {
 	errors, terminal, panics, timeouts prometheus.Counter
 	duration                           prometheus.Observer
 	active                             prometheus.Gauge
+	reasons                            *prometheus.CounterVec // curried with the controller
+
+	staleSkips, staleTimeouts prometheus.Counter
+	storeVersion              *prometheus.GaugeVec // by informer
 }
+
+func (c *controllerMetrics) StaleSyncSkipped()  { c.staleSkips.Inc() }
+func (c *controllerMetrics) StaleSyncTimedOut() { c.staleTimeouts.Inc() }
+
+// StoreResourceVersion sets the informer's gauge to version, if it is a
+// number; opaque versions are not reported.
+func (c *controllerMetrics) StoreResourceVersion(informer, version string) {
+	if v, err := strconv.ParseFloat(version, 64); err == nil {
+		c.storeVersion.WithLabelValues(informer).Set(v)
+	}
+}
+
+var _ reconcile.ReasonMetrics = (*controllerMetrics)(nil)
+
+// ReconcileReason implements [reconcile.ReasonMetrics].
+func (c *controllerMetrics) ReconcileReason(label string) { c.reasons.WithLabelValues(label).Inc() }
 
 func (c *controllerMetrics) ReconcileStarted() { c.active.Inc() }
 
@@ -104,7 +159,7 @@ func (c *controllerMetrics) ReconcileFinished(o reconcile.Observation) {
 	c.active.Dec()
 	c.total[o.Outcome].Inc()
 	c.duration.Observe(o.Duration.Seconds())
-	if o.Outcome == reconcile.Failure {
+	if o.Outcome == reconcile.OutcomeError {
 		c.errors.Inc()
 	}
 	if o.Terminal {

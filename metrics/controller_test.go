@@ -10,6 +10,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/controlloop/controlloop"
 	"github.com/controlloop/controlloop/metrics"
 	"github.com/controlloop/controlloop/reconcile"
 	"github.com/controlloop/controlloop/workqueue"
@@ -19,11 +20,11 @@ import (
 
 func TestControllerMetricsPreinitialised(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
-	m, err := metrics.NewControllerMetrics(reg)
+	m, err := metrics.NewControllerProvider(reg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.NewControllerMetrics("rs", 4)
+	m.ForController("rs", 4)
 	want := `
 # HELP controller_runtime_max_concurrent_reconciles Maximum number of concurrent reconciles per controller
 # TYPE controller_runtime_max_concurrent_reconciles gauge
@@ -40,18 +41,35 @@ controller_runtime_reconcile_errors_total{controller="rs"} 0
 # HELP controller_runtime_active_workers Number of currently used workers per controller
 # TYPE controller_runtime_active_workers gauge
 controller_runtime_active_workers{controller="rs"} 0
+# HELP controller_runtime_terminal_reconcile_errors_total Total number of terminal reconciliation errors per controller
+# TYPE controller_runtime_terminal_reconcile_errors_total counter
+controller_runtime_terminal_reconcile_errors_total{controller="rs"} 0
+# HELP controller_runtime_reconcile_panics_total Total number of reconciliation panics per controller
+# TYPE controller_runtime_reconcile_panics_total counter
+controller_runtime_reconcile_panics_total{controller="rs"} 0
+# HELP controller_runtime_reconcile_timeouts_total Total number of reconciliation timeouts per controller
+# TYPE controller_runtime_reconcile_timeouts_total counter
+controller_runtime_reconcile_timeouts_total{controller="rs"} 0
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want),
 		"controller_runtime_max_concurrent_reconciles", "controller_runtime_reconcile_total",
-		"controller_runtime_reconcile_errors_total", "controller_runtime_active_workers"); err != nil {
+		"controller_runtime_reconcile_errors_total", "controller_runtime_active_workers",
+		"controller_runtime_terminal_reconcile_errors_total", "controller_runtime_reconcile_panics_total",
+		"controller_runtime_reconcile_timeouts_total"); err != nil {
 		t.Fatal(err)
+	}
+	if got := scrape(t, reg)["controller_runtime_reconcile_time_seconds_count"]; got != 0 {
+		t.Errorf("reconcile_time_seconds count = %v, want a series at 0", got)
+	}
+	if n, err := testutil.GatherAndCount(reg, "controller_runtime_reconcile_time_seconds"); err != nil || n != 1 {
+		t.Errorf("reconcile_time_seconds has %d series (%v), want 1 from the start", n, err)
 	}
 }
 
 func TestControllerMetricsScraped(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		reg := prometheus.NewPedanticRegistry()
-		m, err := metrics.NewControllerMetrics(reg)
+		m, err := metrics.NewControllerProvider(reg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,10 +96,14 @@ func TestControllerMetricsScraped(t *testing.T) {
 			}
 			return reconcile.Result{}, nil
 		})
+		limiter, err := workqueue.NewItemExponential[string](time.Second, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
 		c, err := reconcile.New(r, reconcile.Options[string]{
 			Name: "rs", Metrics: m, Timeout: time.Second,
 			Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
-			RateLimiter: workqueue.NewItemExponential[string](time.Second, time.Minute),
+			RateLimiter: limiter,
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -158,4 +180,78 @@ func scrape(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 		}
 	}
 	return out
+}
+
+// TestProvidersRefuseNilRegisterer checks that the constructors refuse a
+// nil Registerer (or a nil *Registry) with ErrInvalid instead of panicking.
+func TestProvidersRefuseNilRegisterer(t *testing.T) {
+	for _, reg := range []prometheus.Registerer{nil, (*prometheus.Registry)(nil)} {
+		if _, err := metrics.NewControllerProvider(reg); !errors.Is(err, controlloop.ErrInvalid) || !strings.Contains(err.Error(), "metrics: NewControllerProvider: nil Registerer") {
+			t.Errorf("NewControllerProvider(%#v) = %v, want ErrInvalid", reg, err)
+		}
+		if _, err := metrics.NewWorkqueueProvider(reg); !errors.Is(err, controlloop.ErrInvalid) || !strings.Contains(err.Error(), "metrics: NewWorkqueueProvider: nil Registerer") {
+			t.Errorf("NewWorkqueueProvider(%#v) = %v, want ErrInvalid", reg, err)
+		}
+		if _, err := metrics.NewInformerProvider(reg); !errors.Is(err, controlloop.ErrInvalid) || !strings.Contains(err.Error(), "metrics: NewInformerProvider: nil Registerer") {
+			t.Errorf("NewInformerProvider(%#v) = %v, want ErrInvalid", reg, err)
+		}
+	}
+}
+
+// TestFailedRegistrationLeavesNothing makes NewControllerProvider fail on
+// its last metric: the ones it registered before are unregistered, so the
+// registry can still take a provider elsewhere.
+func TestFailedRegistrationLeavesNothing(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	taken := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "controller_runtime_active_workers", Help: "Number of currently used workers per controller",
+	}, []string{"controller"})
+	reg.MustRegister(taken)
+	if _, err := metrics.NewControllerProvider(reg); err == nil {
+		t.Fatal("NewControllerProvider succeeded on a registry holding one of its names")
+	}
+	reg.Unregister(taken)
+	if _, err := metrics.NewControllerProvider(reg); err != nil {
+		t.Fatalf("after a failed NewControllerProvider, a second one fails: %v (the first left metrics behind)", err)
+	}
+}
+
+// TestReconcileReasonsCounted: an introspecting controller counts its
+// reconciles by reason, in a series of its own; a retry counts as one.
+func TestReconcileReasonsCounted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		reg := prometheus.NewPedanticRegistry()
+		m, err := metrics.NewControllerProvider(reg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		failed := false
+		c, err := reconcile.New(reconcile.Func[string](func(context.Context, string) (reconcile.Result, error) {
+			if !failed {
+				failed = true
+				return reconcile.Result{}, errors.New("once")
+			}
+			return reconcile.Result{}, nil
+		}), reconcile.Options[string]{Name: "rs", Metrics: m, Introspect: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- c.Run(ctx) }()
+		c.Queue().Add("a")
+		time.Sleep(time.Second)
+		synctest.Wait()
+		cancel()
+		<-done
+		want := `
+# HELP controlloop_reconcile_reasons_total Total number of reconciliations per controller by why they ran (reconcile.Reason.Label); counted only by controllers with Options.Introspect
+# TYPE controlloop_reconcile_reasons_total counter
+controlloop_reconcile_reasons_total{controller="rs",reason="direct"} 1
+controlloop_reconcile_reasons_total{controller="rs",reason="retry"} 1
+`
+		if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "controlloop_reconcile_reasons_total"); err != nil {
+			t.Fatal(err)
+		}
+	})
 }

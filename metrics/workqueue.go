@@ -1,9 +1,12 @@
 package metrics
 
 import (
+	"fmt"
+	"reflect"
 	"sync"
 	"time"
 
+	"github.com/controlloop/controlloop"
 	"github.com/controlloop/controlloop/workqueue"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -12,9 +15,9 @@ import (
 // in factors of ten.
 var workqueueBuckets = prometheus.ExponentialBuckets(10e-9, 10, 10)
 
-// WorkqueueMetrics is a [workqueue.MetricsProvider] for Prometheus. Create
-// it with [NewWorkqueueMetrics]; it is safe for concurrent use.
-type WorkqueueMetrics struct {
+// WorkqueueProvider is a [workqueue.MetricsProvider] for Prometheus. Create
+// it with [NewWorkqueueProvider]; it is safe for concurrent use.
+type WorkqueueProvider struct {
 	depth    *prometheus.GaugeVec
 	adds     *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
@@ -23,12 +26,16 @@ type WorkqueueMetrics struct {
 	inFlight inFlightCollector
 }
 
-// NewWorkqueueMetrics registers the workqueue metrics on reg and returns a
-// provider for [workqueue.Options.Metrics]. It fails if reg already holds
-// metrics of the same names.
-func NewWorkqueueMetrics(reg prometheus.Registerer) (*WorkqueueMetrics, error) {
+// NewWorkqueueProvider registers the workqueue metrics on reg and returns a
+// provider for [workqueue.Options.Metrics]. It fails, registering nothing,
+// if reg already holds metrics of the same names; a nil reg is refused with
+// an error wrapping [controlloop.ErrInvalid].
+func NewWorkqueueProvider(reg prometheus.Registerer) (*WorkqueueProvider, error) {
+	if isNil(reg) {
+		return nil, fmt.Errorf("metrics: NewWorkqueueProvider: nil Registerer: %w", controlloop.ErrInvalid)
+	}
 	labels := []string{"name"}
-	m := &WorkqueueMetrics{
+	m := &WorkqueueProvider{
 		depth: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Subsystem: "workqueue", Name: "depth",
 			Help: "Current depth of workqueue",
@@ -59,20 +66,48 @@ func NewWorkqueueMetrics(reg prometheus.Registerer) (*WorkqueueMetrics, error) {
 			longest: prometheus.NewDesc("workqueue_longest_running_processor_seconds",
 				"How many seconds has the longest running processor for workqueue been running.",
 				labels, nil),
+			oldestReady: prometheus.NewDesc("workqueue_oldest_queued_item_seconds",
+				"How many seconds the item that has been ready longest in workqueue has waited for a worker (0 when none is ready).",
+				labels, nil),
 			queues: make(map[string]func() workqueue.InFlight),
 		},
 	}
-	for _, c := range []prometheus.Collector{m.depth, m.adds, m.latency, m.work, m.retries, &m.inFlight} {
-		if err := reg.Register(c); err != nil {
-			return nil, err
-		}
+	if err := register(reg, m.collectors()...); err != nil {
+		return nil, fmt.Errorf("metrics: NewWorkqueueProvider: %w", err)
 	}
 	return m, nil
 }
 
-// NewQueueMetrics implements [workqueue.MetricsProvider]. A second queue
+func (m *WorkqueueProvider) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.depth, m.adds, m.latency, m.work, m.retries, &m.inFlight}
+}
+
+// register registers cs on reg, all or none: on an error it unregisters
+// those it registered.
+func register(reg prometheus.Registerer, cs ...prometheus.Collector) error {
+	for i, c := range cs {
+		if err := reg.Register(c); err != nil {
+			for _, done := range cs[:i] {
+				reg.Unregister(done)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// isNil reports whether reg is nil or a nil pointer.
+func isNil(reg prometheus.Registerer) bool {
+	if reg == nil {
+		return true
+	}
+	v := reflect.ValueOf(reg)
+	return v.Kind() == reflect.Pointer && v.IsNil()
+}
+
+// ForQueue implements [workqueue.MetricsProvider]. A second queue
 // with the same name takes over the in-flight gauges of the first.
-func (m *WorkqueueMetrics) NewQueueMetrics(name string, inFlight func() workqueue.InFlight) workqueue.QueueMetrics {
+func (m *WorkqueueProvider) ForQueue(name string, inFlight func() workqueue.InFlight) workqueue.QueueMetrics {
 	m.inFlight.set(name, inFlight)
 	return &queueMetrics{
 		depth:   m.depth.WithLabelValues(name),
@@ -108,7 +143,7 @@ func (q *queueMetrics) Retried() { q.retries.Inc() }
 // inFlightCollector computes the in-flight gauges of every queue at scrape
 // time.
 type inFlightCollector struct {
-	unfinished, longest *prometheus.Desc
+	unfinished, longest, oldestReady *prometheus.Desc
 
 	mu     sync.Mutex // protects queues
 	queues map[string]func() workqueue.InFlight
@@ -123,6 +158,7 @@ func (c *inFlightCollector) set(name string, f func() workqueue.InFlight) {
 func (c *inFlightCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.unfinished
 	ch <- c.longest
+	ch <- c.oldestReady
 }
 
 func (c *inFlightCollector) Collect(ch chan<- prometheus.Metric) {
@@ -132,5 +168,6 @@ func (c *inFlightCollector) Collect(ch chan<- prometheus.Metric) {
 		in := f()
 		ch <- prometheus.MustNewConstMetric(c.unfinished, prometheus.GaugeValue, in.Unfinished.Seconds(), name)
 		ch <- prometheus.MustNewConstMetric(c.longest, prometheus.GaugeValue, in.Longest.Seconds(), name)
+		ch <- prometheus.MustNewConstMetric(c.oldestReady, prometheus.GaugeValue, in.OldestReady.Seconds(), name)
 	}
 }

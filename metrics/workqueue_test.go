@@ -16,14 +16,20 @@ import (
 func TestWorkqueueMetricsScraped(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		reg := prometheus.NewPedanticRegistry()
-		provider, err := metrics.NewWorkqueueMetrics(reg)
+		provider, err := metrics.NewWorkqueueProvider(reg)
 		if err != nil {
 			t.Fatal(err)
 		}
-		q := workqueue.New(workqueue.Options[string]{
-			Name: "pods", Metrics: provider,
-			RateLimiter: workqueue.NewItemExponential[string](time.Hour, time.Hour),
+		limiter, err := workqueue.NewItemExponential[string](time.Hour, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, err := workqueue.New(workqueue.Options[string]{
+			Name: "pods", Metrics: provider, RateLimiter: limiter,
 		})
+		if err != nil {
+			t.Fatal(err)
+		}
 		ctx := context.Background()
 
 		q.Add("a")
@@ -64,9 +70,13 @@ workqueue_retries_total{name="pods"} 2
 		if got := testutil.ToFloat64(gaugeOf(t, reg, "workqueue_unfinished_work_seconds")); got != 2 {
 			t.Errorf("unfinished work = %v, want 2", got)
 		}
+		if got := testutil.ToFloat64(gaugeOf(t, reg, "workqueue_oldest_queued_item_seconds")); got != 0 {
+			t.Errorf("oldest queued item = %v s, want 0 (f just added)", got)
+		}
 		if got := testutil.ToFloat64(gaugeOf(t, reg, "workqueue_depth")); got != 1 {
 			t.Errorf("depth = %v, want 1 (f)", got)
 		}
+
 		q.Done(b)
 		q.Done(g)
 		if got := testutil.ToFloat64(gaugeOf(t, reg, "workqueue_unfinished_work_seconds")); got != 0 {
@@ -120,10 +130,43 @@ func (f collectorFunc) Collect(ch chan<- prometheus.Metric) { f(ch) }
 
 func TestNewWorkqueueMetricsTwiceOnOneRegistryFails(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	if _, err := metrics.NewWorkqueueMetrics(reg); err != nil {
+	if _, err := metrics.NewWorkqueueProvider(reg); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := metrics.NewWorkqueueMetrics(reg); err == nil {
+	if _, err := metrics.NewWorkqueueProvider(reg); err == nil {
 		t.Fatal("registering the workqueue metrics twice on one registry succeeded")
 	}
+}
+
+// TestSecondQueueTakesOverInFlight gives two queues one name: the
+// in-flight gauges follow the second.
+func TestSecondQueueTakesOverInFlight(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		reg := prometheus.NewPedanticRegistry()
+		provider, err := metrics.NewWorkqueueProvider(reg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		newQueue := func() *workqueue.Queue[string] {
+			q, err := workqueue.New(workqueue.Options[string]{Name: "pods", Metrics: provider})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return q
+		}
+		first, second := newQueue(), newQueue()
+		first.Add("a")
+		if _, err := first.Get(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second) // a is in flight in the first queue
+		if got := testutil.ToFloat64(gaugeOf(t, reg, "workqueue_unfinished_work_seconds")); got != 0 {
+			t.Errorf("unfinished work = %v, want 0: the second queue, with nothing in flight, took the name over", got)
+		}
+		if n, err := testutil.GatherAndCount(reg, "workqueue_unfinished_work_seconds"); err != nil || n != 1 {
+			t.Errorf("%d unfinished-work series (%v), want 1 per name", n, err)
+		}
+		first.ShutDown()
+		second.ShutDown()
+	})
 }

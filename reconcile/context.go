@@ -11,6 +11,9 @@ type reconcileInfoKey struct{}
 type reconcileInfo interface {
 	idString() string
 	logger() *slog.Logger
+	reason() (Reason, bool)
+	// wrote records a write the reconcile made (see TrackWrites).
+	wrote(w write)
 }
 
 // ReconcileID returns the id of the reconcile that ctx belongs to, or "" if

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/controlloop/controlloop"
 	"github.com/controlloop/controlloop/reconcile"
 	"github.com/controlloop/controlloop/workqueue"
 	"go.uber.org/goleak"
@@ -113,9 +115,11 @@ func TestOutcomes(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				rec := newRecorder(func(_ string, n int) (reconcile.Result, error) { return tc.answer(n) })
-				c := newController(t, rec, reconcile.Options[string]{
-					RateLimiter: workqueue.NewItemExponential[string](10*ms, time.Hour),
-				})
+				limiter, err := workqueue.NewItemExponential[string](10*ms, time.Hour)
+				if err != nil {
+					t.Fatal(err)
+				}
+				c := newController(t, rec, reconcile.Options[string]{RateLimiter: limiter})
 				stop := run(c)
 				c.Queue().Add("a")
 				time.Sleep(1900 * time.Millisecond)
@@ -138,9 +142,11 @@ func TestPanicIsRecoveredAndRetried(t *testing.T) {
 			}
 			return reconcile.Result{}, nil
 		})
-		c := newController(t, rec, reconcile.Options[string]{
-			RateLimiter: workqueue.NewItemExponential[string](time.Second, time.Hour),
-		})
+		limiter, err := workqueue.NewItemExponential[string](time.Second, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := newController(t, rec, reconcile.Options[string]{RateLimiter: limiter})
 		stop := run(c)
 		c.Queue().Add("a")
 		time.Sleep(5 * time.Second)
@@ -257,21 +263,80 @@ func TestShutdownGracePeriodCancels(t *testing.T) {
 	})
 }
 
+// TestShutdownTimeoutWhenContextIgnored (issue 12, item 2): with a
+// reconciler that ignores its context, Run returns ErrShutdownTimeout after
+// one grace period plus min(grace, 1s), not twice the grace period.
 func TestShutdownTimeoutWhenContextIgnored(t *testing.T) {
+	for _, tc := range []struct{ grace, want time.Duration }{
+		{10 * time.Second, 11 * time.Second},
+		{500 * time.Millisecond, time.Second},
+	} {
+		t.Run(tc.grace.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				release := make(chan struct{})
+				r := reconcile.Func[string](func(ctx context.Context, _ string) (reconcile.Result, error) {
+					<-release // ignores ctx
+					return reconcile.Result{}, nil
+				})
+				c := newController(t, r, reconcile.Options[string]{ShutdownGracePeriod: tc.grace})
+				stop := run(c)
+				c.Queue().Add("a")
+				synctest.Wait()
+				start := time.Now()
+				if err := stop(); !errors.Is(err, reconcile.ErrShutdownTimeout) || time.Since(start) != tc.want {
+					t.Fatalf("Run = %v after %v, want ErrShutdownTimeout after %v", err, time.Since(start), tc.want)
+				}
+				close(release) // let the stuck worker go, so the bubble can end
+				synctest.Wait()
+			})
+		})
+	}
+}
+
+// TestCancelledReconcileGetsBoundedWait: a reconcile that returns soon
+// after its context is cancelled (within min(grace, 1s)) is waited for, and
+// Run returns nil.
+func TestCancelledReconcileGetsBoundedWait(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
+		r := reconcile.Func[string](func(ctx context.Context, _ string) (reconcile.Result, error) {
+			<-ctx.Done()
+			time.Sleep(700 * time.Millisecond) // cleaning up
+			return reconcile.Result{}, nil
+		})
+		c := newController(t, r, reconcile.Options[string]{ShutdownGracePeriod: 10 * time.Second})
+		stop := run(c)
+		c.Queue().Add("a")
+		synctest.Wait()
+		start := time.Now()
+		if err := stop(); err != nil || time.Since(start) != 10700*time.Millisecond {
+			t.Fatalf("Run = %v after %v, want nil after 10.7s", err, time.Since(start))
+		}
+	})
+}
+
+// TestLostLeadershipWithContextIgnored (issue 12, item 2): when leadership
+// is lost while a reconciler ignores its context, Run does not wait for it
+// without limit: it returns ErrShutdownTimeout min(grace, 1s) after the
+// loss, without its own context ending.
+func TestLostLeadershipWithContextIgnored(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var election reconcile.LocalElection
 		release := make(chan struct{})
 		r := reconcile.Func[string](func(ctx context.Context, _ string) (reconcile.Result, error) {
 			<-release // ignores ctx
 			return reconcile.Result{}, nil
 		})
-		c := newController(t, r, reconcile.Options[string]{ShutdownGracePeriod: time.Second})
-		stop := run(c)
+		c := newController(t, r, reconcile.Options[string]{ShutdownGracePeriod: 30 * time.Second, LeaderElector: election.Candidate("a")})
+		errc := make(chan error, 1)
+		go func() { errc <- c.Run(t.Context()) }()
 		c.Queue().Add("a")
 		synctest.Wait()
-		if err := stop(); !errors.Is(err, reconcile.ErrShutdownTimeout) {
-			t.Fatalf("Run = %v, want ErrShutdownTimeout", err)
+		start := time.Now()
+		election.Depose()
+		if err := <-errc; !errors.Is(err, reconcile.ErrShutdownTimeout) || time.Since(start) != time.Second {
+			t.Fatalf("Run = %v %v after losing leadership, want ErrShutdownTimeout after 1s", err, time.Since(start))
 		}
-		close(release) // let the stuck worker go, so the bubble can end
+		close(release)
 		synctest.Wait()
 	})
 }
@@ -313,35 +378,78 @@ func TestWaitsForSyncBeforeWorking(t *testing.T) {
 	})
 }
 
-func TestRunTwice(t *testing.T) {
+// TestRunOnce checks the lifecycle rule: a second Run, while the first
+// runs and after it returned, fails at once with ErrAlreadyStarted and
+// leaves the first alone.
+func TestRunOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := newController(t, newRecorder(nil), reconcile.Options[string]{})
+		rec := newRecorder(func(string, int) (reconcile.Result, error) { return reconcile.Result{}, nil })
+		c := newController(t, rec, reconcile.Options[string]{})
 		stop := run(c)
 		synctest.Wait()
-		if err := c.Run(context.Background()); !errors.Is(err, reconcile.ErrAlreadyRunning) {
-			t.Fatalf("second Run = %v", err)
+		if err := c.Run(context.Background()); !errors.Is(err, controlloop.ErrAlreadyStarted) {
+			t.Fatalf("Run while running = %v, want ErrAlreadyStarted", err)
+		}
+		c.Queue().Add("a") // the first Run still works
+		synctest.Wait()
+		if got := rec.times("a"); len(got) != 1 {
+			t.Fatalf("after a second Run, the first reconciled a %d times, want 1", len(got))
 		}
 		if err := stop(); err != nil {
 			t.Fatal(err)
 		}
+		if err := c.Run(context.Background()); !errors.Is(err, controlloop.ErrAlreadyStarted) {
+			t.Fatalf("Run after Run returned = %v, want ErrAlreadyStarted", err)
+		}
 	})
 }
 
+// TestOptionsValidated checks that New refuses each invalid option with
+// an error wrapping ErrInvalid that names the field and the rule.
 func TestOptionsValidated(t *testing.T) {
 	r := reconcile.Func[string](func(context.Context, string) (reconcile.Result, error) { return reconcile.Result{}, nil })
-	for _, opts := range []reconcile.Options[string]{
-		{},
-		{Name: "x", Workers: -1},
-		{Name: "x", Timeout: -time.Second},
-	} {
-		if _, err := reconcile.New(r, opts); err == nil {
-			t.Errorf("New accepted %+v", opts)
+	var nilLimiter *workqueue.ItemExponential[string]
+	cases := []struct {
+		opts reconcile.Options[string]
+		want string
+	}{
+		{reconcile.Options[string]{}, `reconcile: Options.Name is "": required`},
+		{reconcile.Options[string]{Name: "x", Workers: -1}, "reconcile: Options.Workers is -1: must not be negative"},
+		{reconcile.Options[string]{Name: "x", Timeout: -time.Second}, "reconcile: Options.Timeout is -1s: must not be negative"},
+		{reconcile.Options[string]{Name: "x", CacheSyncTimeout: -time.Second}, "reconcile: Options.CacheSyncTimeout is -1s: must not be negative"},
+		{reconcile.Options[string]{Name: "x", ShutdownGracePeriod: -time.Second}, "reconcile: Options.ShutdownGracePeriod is -1s: must not be negative"},
+		{reconcile.Options[string]{Name: "x", SyncPeriod: -2}, "reconcile: Options.SyncPeriod is -2ns: must be positive, zero (the default) or NoSync"},
+		{reconcile.Options[string]{Name: "x", RateLimiter: nilLimiter}, "reconcile: Options.RateLimiter is a nil *workqueue.ItemExponential[string]"},
+		{reconcile.Options[string]{Name: "x", LeaderElector: reconcile.LeaderElectorFunc(nil)}, "reconcile: Options.LeaderElector is a nil reconcile.LeaderElectorFunc"},
+		{reconcile.Options[string]{Name: "x", Metrics: (*nilMetrics)(nil)}, "reconcile: Options.Metrics is a nil *reconcile_test.nilMetrics"},
+		{reconcile.Options[string]{Name: "x", Metrics: &nilMetrics{}}, "reconcile: Options.Metrics.ForController returned nil"},
+		{reconcile.Options[string]{Name: "x", HandlerSyncTimeout: -time.Second}, "reconcile: Options.HandlerSyncTimeout is -1s: must not be negative"},
+		{reconcile.Options[string]{Name: "x", KeyStates: -1}, "reconcile: Options.KeyStates is -1: must not be negative"},
+		{reconcile.Options[string]{Name: "x", Tracer: (*nilTracer)(nil)}, "reconcile: Options.Tracer is a nil *reconcile_test.nilTracer"},
+	}
+	for _, tc := range cases {
+		_, err := reconcile.New(r, tc.opts)
+		if !errors.Is(err, controlloop.ErrInvalid) || err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("New(%+v) = %v, want ErrInvalid with %q", tc.opts, err, tc.want)
 		}
 	}
-	if _, err := reconcile.New[string](nil, reconcile.Options[string]{Name: "x"}); err == nil {
-		t.Error("New accepted a nil reconciler")
+	_, err := reconcile.New(nil, reconcile.Options[string]{Name: "x", Workers: -2})
+	if !errors.Is(err, controlloop.ErrInvalid) || !strings.Contains(err.Error(), "nil Reconciler") || !strings.Contains(err.Error(), "Workers is -2") {
+		t.Errorf("New(nil, Workers: -2) = %v, want both faults, wrapping ErrInvalid", err)
+	}
+	if _, err := reconcile.New(r, reconcile.Options[string]{Name: "x", SyncPeriod: reconcile.NoSync}); err != nil {
+		t.Errorf("New(SyncPeriod: NoSync) = %v, want it accepted", err)
+	}
+	if _, err := reconcile.New(reconcile.Func[string](nil), reconcile.Options[string]{Name: "x"}); !errors.Is(err, controlloop.ErrInvalid) {
+		t.Errorf("New(nil Func) = %v, want ErrInvalid", err)
 	}
 }
+
+// nilMetrics is a MetricsProvider whose ForController returns nil.
+type nilMetrics struct{}
+
+func (*nilMetrics) ForQueue(string, func() workqueue.InFlight) workqueue.QueueMetrics { return nil }
+func (*nilMetrics) ForController(string, int) reconcile.ControllerMetrics             { return nil }
 
 func TestTerminalError(t *testing.T) {
 	base := errors.New("bad spec")

@@ -12,13 +12,18 @@ var (
 	// ErrCacheSyncTimeout is returned by Run when the caches the controller
 	// reads did not sync within Options.CacheSyncTimeout.
 	ErrCacheSyncTimeout = errors.New("reconcile: timed out waiting for caches to sync")
-	// ErrShutdownTimeout is returned by Run when reconciles still ran after
-	// the grace period and the cancelled context: a reconciler that ignores
-	// its context.
-	ErrShutdownTimeout = errors.New("reconcile: reconciles still running after the shutdown grace period")
-	// ErrAlreadyRunning is returned by Run when the controller (or manager)
-	// runs already.
-	ErrAlreadyRunning = errors.New("reconcile: already running")
+	// ErrHandlerSyncTimeout is returned by Run when the caches synced but
+	// their initial lists were not all delivered to the controller's
+	// [Watch] bindings within Options.HandlerSyncTimeout.
+	ErrHandlerSyncTimeout = errors.New("reconcile: timed out waiting for handlers to receive their initial lists")
+	// ErrShutdownTimeout is returned by Run when reconciles still ran a
+	// bounded wait after their context was cancelled (at shutdown or when
+	// leadership was lost): a reconciler that ignores its context.
+	ErrShutdownTimeout = errors.New("reconcile: reconciles still running after their context was cancelled")
+	// ErrElectorInUse is returned by a LeaderElector's Lead while another
+	// Lead of the same elector is still campaigning or leading: one elector
+	// is one candidate, so share leadership through a [Manager] instead.
+	ErrElectorInUse = errors.New("reconcile: leader elector already in use by another Lead")
 )
 
 // TerminalError wraps err to say that retrying will not help: the

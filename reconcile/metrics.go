@@ -11,9 +11,9 @@ import (
 // Prometheus.
 type MetricsProvider interface {
 	workqueue.MetricsProvider
-	// NewControllerMetrics returns the metrics of the controller called
+	// ForController returns the metrics of the controller called
 	// name, which runs up to workers reconciles at once.
-	NewControllerMetrics(name string, workers int) ControllerMetrics
+	ForController(name string, workers int) ControllerMetrics
 }
 
 // ControllerMetrics records what a controller does. Its methods are called
@@ -31,22 +31,22 @@ type Outcome uint8
 
 // The outcomes of a reconcile.
 const (
-	// Success: no error and no RequeueAfter.
-	Success Outcome = iota
-	// Failure: an error (a terminal one too, or a panic).
-	Failure
-	// RequeueAfter: no error, and a positive RequeueAfter.
-	RequeueAfter
+	// OutcomeSuccess: no error and no RequeueAfter.
+	OutcomeSuccess Outcome = iota
+	// OutcomeError: an error (a terminal one too, or a panic).
+	OutcomeError
+	// OutcomeRequeueAfter: no error, and a positive [Result.RequeueAfter].
+	OutcomeRequeueAfter
 )
 
 // String returns the result label: "success", "error" or "requeue_after".
 func (o Outcome) String() string {
 	switch o {
-	case Success:
+	case OutcomeSuccess:
 		return "success"
-	case Failure:
+	case OutcomeError:
 		return "error"
-	case RequeueAfter:
+	case OutcomeRequeueAfter:
 		return "requeue_after"
 	}
 	return "unknown"

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync"
 
 	"github.com/controlloop/controlloop"
 	"github.com/controlloop/controlloop/memstore"
@@ -40,8 +39,8 @@ func ExampleReflector() {
 		panic(err)
 	}
 	runCtx, stop := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() { r.Run(runCtx) })
+	done := make(chan error)
+	go func() { done <- r.Run(runCtx) }()
 
 	fmt.Println(<-sink.calls)
 	// The reflector now watches from version 2.
@@ -51,11 +50,12 @@ func ExampleReflector() {
 	fmt.Println(<-sink.calls)
 
 	stop()
-	wg.Wait()
+	fmt.Println("Run returned", <-done)
 	fmt.Println("last version", r.LastSyncResourceVersion())
 	// Output:
 	// replace 2 objects at version 2
 	// add c
 	// delete c
+	// Run returned <nil>
 	// last version 4
 }

@@ -263,6 +263,12 @@ func (e *errs) handle(err error) {
 	e.list = append(e.list, err)
 }
 
+func (e *errs) reset() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.list = nil
+}
+
 func (e *errs) all() []error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -270,18 +276,20 @@ func (e *errs) all() []error {
 }
 
 // start runs r until the test ends, waits until it is idle (it must be
-// called in a synctest bubble), and returns a function that stops it and
-// waits for Run to return.
+// called in a synctest bubble), and returns a function that stops it, waits
+// for Run to return and fails the test unless Run returned nil.
 func start(t *testing.T, r *reflector.Reflector[*Pod]) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		r.Run(ctx)
-	}()
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	var once sync.Once
 	stop = func() {
-		cancel()
-		<-done
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Run after its context ended = %v, want nil", err)
+			}
+		})
 	}
 	t.Cleanup(stop)
 	synctest.Wait()

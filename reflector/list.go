@@ -23,7 +23,7 @@ func (r *Reflector[T]) listAndReplace(ctx context.Context) error {
 	if err := r.sink.Replace(items, rv); err != nil {
 		return fmt.Errorf("%w: replace at version %s: %w", ErrStore, rv, err)
 	}
-	r.setLastRV(rv)
+	r.progressed(rv)
 	r.log.Debug("reflector listed", "items", len(items), "resourceVersion", rv)
 	return nil
 }
@@ -36,8 +36,9 @@ func (r *Reflector[T]) list(ctx context.Context, pageSize int) ([]T, string, err
 	for {
 		res, err := r.lw.List(ctx, opts)
 		if err != nil {
-			return nil, "", fmt.Errorf("reflector: list: %w", err)
+			return nil, "", fmt.Errorf("%w: %w", ErrList, err)
 		}
+		r.progressed("")
 		if items == nil {
 			items = res.Items
 		} else {

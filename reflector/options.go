@@ -29,7 +29,9 @@ type Options struct {
 	// InitialBackoff if that is larger.
 	MaxBackoff time.Duration
 	// BackoffReset is how long the reflector must go without a failure for
-	// the delay to start again from InitialBackoff. Defaults to 2m.
+	// the delay to start again from InitialBackoff; a watch that stays open
+	// this long after a failure also counts as recovered in [Health].
+	// Defaults to 2m.
 	BackoffReset time.Duration
 	// Jitter spreads retries out: each delay d is lengthened by a random
 	// amount in [0, Jitter×d). Defaults to 1.0 (delays in [d, 2d)); a
@@ -37,7 +39,8 @@ type Options struct {
 	Jitter float64
 
 	// WatchErrorHandler, if not nil, is called with every error that ends a
-	// list or a watch, before the reflector backs off and retries. It runs
+	// list or a watch, before the reflector backs off and retries; each
+	// wraps [ErrList], [ErrWatch] or [ErrStore]. It runs
 	// on the reflector's goroutine: it must not block for long. Errors caused
 	// by the end of Run's context are not reported. Defaults to nil: errors
 	// are only logged.
@@ -56,18 +59,19 @@ const (
 	defaultJitter         = 1.0
 )
 
+// validate reports the first field of o that breaks its rule.
 func (o Options) validate() error {
 	switch {
 	case o.ResyncPeriod < 0:
-		return fmt.Errorf("reflector: %w: %T.ResyncPeriod must not be negative, got %v", controlloop.ErrInvalid, o, o.ResyncPeriod)
+		return errOption("ResyncPeriod", o.ResyncPeriod, "must not be negative")
 	case o.InitialBackoff < 0:
-		return fmt.Errorf("reflector: %w: %T.InitialBackoff must not be negative, got %v", controlloop.ErrInvalid, o, o.InitialBackoff)
+		return errOption("InitialBackoff", o.InitialBackoff, "must not be negative")
 	case o.MaxBackoff < 0:
-		return fmt.Errorf("reflector: %w: %T.MaxBackoff must not be negative, got %v", controlloop.ErrInvalid, o, o.MaxBackoff)
+		return errOption("MaxBackoff", o.MaxBackoff, "must not be negative")
 	case o.BackoffReset < 0:
-		return fmt.Errorf("reflector: %w: %T.BackoffReset must not be negative, got %v", controlloop.ErrInvalid, o, o.BackoffReset)
+		return errOption("BackoffReset", o.BackoffReset, "must not be negative")
 	case o.InitialBackoff > 0 && o.MaxBackoff > 0 && o.InitialBackoff > o.MaxBackoff:
-		return fmt.Errorf("reflector: %w: %T.InitialBackoff %v exceeds MaxBackoff %v", controlloop.ErrInvalid, o, o.InitialBackoff, o.MaxBackoff)
+		return errOption("InitialBackoff", o.InitialBackoff, fmt.Sprintf("must not exceed MaxBackoff (%v)", o.MaxBackoff))
 	}
 	return nil
 }

@@ -27,7 +27,9 @@ func TestConvergesAfterFaults(t *testing.T) {
 			ctx := context.Background()
 			store := must(memstore.New[*Pod](memstore.Options{
 				HistorySize: rapid.IntRange(1, 30).Draw(rt, "history size"),
-				WatchBuffer: rapid.IntRange(1, 30).Draw(rt, "watch buffer"),
+				// 0: the default, which keeps what a lagging watch needs;
+				// small values cut it off, a fault the reflector recovers from.
+				MaxWatchLag: rapid.IntRange(0, 60).Draw(rt, "max watch lag"),
 			}))
 			sel := rapid.SampledFrom([]controlloop.Selector{{}, {Namespace: "a"}}).Draw(rt, "selector")
 			sk := newSink()
@@ -41,9 +43,10 @@ func TestConvergesAfterFaults(t *testing.T) {
 			}
 			rctx, cancel := context.WithCancel(ctx)
 			done := make(chan struct{})
+			var runErr error // Run's result, read once done is closed
 			go func() {
 				defer close(done)
-				r.Run(rctx)
+				runErr = r.Run(rctx)
 			}()
 			// Stop the reflector however the property ends, so that a failure
 			// is reported as itself, not as goroutines left in the bubble.
@@ -127,6 +130,9 @@ func TestConvergesAfterFaults(t *testing.T) {
 			}
 			cancel()
 			<-done
+			if runErr != nil {
+				rt.Fatalf("Run = %v, want nil once its context ends", runErr)
+			}
 			// The bubble fails the test if any goroutine it started is left
 			// (the deferred stop above is then a no-op).
 		})

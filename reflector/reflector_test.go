@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -163,7 +164,8 @@ func TestWatchCallFails(t *testing.T) {
 		err       error
 		wantLists int
 	}{
-		{"other error: watch again", errors.New("refused"), 1},
+		// Issue 12, item 5: the Watch call may be refusing the version.
+		{"other error: list again", errors.New("refused"), 2},
 		{"expired: list again", controlloop.ErrExpired, 2},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -338,51 +340,68 @@ func TestBookmarksAdvanceVersion(t *testing.T) {
 	})
 }
 
+// TestNewRejects checks that New refuses a nil source or store and every
+// invalid option with an error wrapping ErrInvalid that names the field and
+// the rule.
 func TestNewRejects(t *testing.T) {
 	store := must(memstore.New[*Pod](memstore.Options{}))
 	sk := newSink()
-	cases := map[string]func() error{
-		"nil source": func() error { _, err := reflector.New[*Pod](nil, sk, reflector.Options{}); return err },
-		"nil sink":   func() error { _, err := reflector.New[*Pod](store, nil, reflector.Options{}); return err },
-		"negative resync": func() error {
-			_, err := reflector.New[*Pod](store, sk, reflector.Options{ResyncPeriod: -1})
-			return err
-		},
-		"initial above max": func() error {
-			_, err := reflector.New[*Pod](store, sk, reflector.Options{InitialBackoff: time.Minute, MaxBackoff: time.Second})
-			return err
-		},
-	}
-	for name, f := range cases {
-		if err := f(); !errors.Is(err, controlloop.ErrInvalid) {
-			t.Errorf("%s: %v, want ErrInvalid", name, err)
+	var nilStore *memstore.Store[*Pod]
+	var nilSink *sink
+	for _, c := range []struct {
+		name string
+		lw   controlloop.ListerWatcher[*Pod]
+		sink reflector.Store[*Pod]
+		opts reflector.Options
+		want string
+	}{
+		{"nil source", nil, sk, reflector.Options{}, "reflector: New: nil ListerWatcher"},
+		{"nil pointer source", nilStore, sk, reflector.Options{}, "reflector: New: nil ListerWatcher"},
+		{"nil sink", store, nil, reflector.Options{}, "reflector: New: nil Store"},
+		{"nil pointer sink", store, nilSink, reflector.Options{}, "reflector: New: nil Store"},
+		{"negative resync", store, sk, reflector.Options{ResyncPeriod: -1}, "reflector: Options.ResyncPeriod is -1ns: must not be negative"},
+		{"negative initial backoff", store, sk, reflector.Options{InitialBackoff: -time.Second}, "reflector: Options.InitialBackoff is -1s: must not be negative"},
+		{"negative max backoff", store, sk, reflector.Options{MaxBackoff: -time.Second}, "reflector: Options.MaxBackoff is -1s: must not be negative"},
+		{"negative backoff reset", store, sk, reflector.Options{BackoffReset: -time.Second}, "reflector: Options.BackoffReset is -1s: must not be negative"},
+		{"initial above max", store, sk, reflector.Options{InitialBackoff: time.Minute, MaxBackoff: time.Second}, "reflector: Options.InitialBackoff is 1m0s: must not exceed MaxBackoff (1s)"},
+	} {
+		r, err := reflector.New(c.lw, c.sink, c.opts)
+		if !errors.Is(err, controlloop.ErrInvalid) || r != nil {
+			t.Errorf("%s: New = %v, %v; want nil and an error wrapping ErrInvalid", c.name, r, err)
+			continue
+		}
+		if !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("%s: error %q, want it to start %q", c.name, err, c.want)
 		}
 	}
 }
 
-func TestRunTwiceConcurrently(t *testing.T) {
+// TestRunOnce checks the lifecycle rule: a second Run, while the first runs
+// and after it returned, returns at once an error wrapping
+// ErrAlreadyStarted and leaves the first alone; the first returns nil when
+// its context ends.
+func TestRunOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		_, lw, _, r := setup(t, 1, reflector.Options{})
-		start(t, r)
-		synctest.Wait()
-		r.Run(context.Background()) // returns at once: already running
-		if lists, _ := lw.calls(); len(lists) != 1 {
-			t.Errorf("%d lists, want 1", len(lists))
-		}
-	})
-}
-
-func TestRunAgainListsAgain(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		store, lw, sk, r := setup(t, 2, reflector.Options{})
+		store, lw, sk, r := setup(t, 1, reflector.Options{})
 		stop := start(t, r)
-		stop()
-		mustCreate(t, store, pod("ns", "while-stopped"))
-		start(t, r)
-		if lists, _ := lw.calls(); len(lists) != 2 {
-			t.Errorf("%d lists, want 2: a second Run starts with a list", len(lists))
+		synctest.Wait()
+		if err := r.Run(context.Background()); !errors.Is(err, controlloop.ErrAlreadyStarted) {
+			t.Errorf("Run while running = %v, want ErrAlreadyStarted", err)
 		}
-		checkInSync(t, store, sk, r)
+		mustCreate(t, store, pod("ns", "a"))
+		synctest.Wait()
+		checkInSync(t, store, sk, r) // the first Run goes on
+		stop()
+		if err := r.Run(context.Background()); !errors.Is(err, controlloop.ErrAlreadyStarted) {
+			t.Errorf("Run after Run returned = %v, want ErrAlreadyStarted", err)
+		}
+		if lists, _ := lw.calls(); len(lists) != 1 {
+			t.Errorf("%d lists, want 1: a refused Run must not list", len(lists))
+		}
+		var zero reflector.Reflector[*Pod]
+		if err := zero.Run(context.Background()); !errors.Is(err, controlloop.ErrInvalid) {
+			t.Errorf("Run of a zero Reflector = %v, want ErrInvalid", err)
+		}
 	})
 }
 
@@ -400,7 +419,30 @@ func TestWatchWithoutChannel(t *testing.T) {
 		lw.setWatch(nil)
 		time.Sleep(2 * time.Second)
 		synctest.Wait()
+		if lists, _ := lw.calls(); len(lists) != 2 {
+			t.Errorf("%d lists, want 2: a Watch call that failed leads to a list", len(lists))
+		}
 		checkInSync(t, store, sk, r)
 		stop() // returns: nothing to drain
+	})
+}
+
+// TestEventWithoutVersion checks that an event whose ResourceVersion is
+// empty brings the reflector to its object's version.
+func TestEventWithoutVersion(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		_, lw, _, r := setup(t, 1, reflector.Options{})
+		lw.setWatch(func(ctx context.Context, _ controlloop.WatchOptions) (<-chan controlloop.Event[*Pod], error) {
+			ch := make(chan controlloop.Event[*Pod], 1)
+			p := pod("ns", "x")
+			p.ResourceVersion = "9"
+			ch <- controlloop.Event[*Pod]{Type: controlloop.Added, Object: p}
+			go func() { <-ctx.Done(); close(ch) }()
+			return ch, nil
+		})
+		start(t, r)
+		if got := r.LastSyncResourceVersion(); got != "9" {
+			t.Errorf("LastSyncResourceVersion() = %q, want the object's 9", got)
+		}
 	})
 }

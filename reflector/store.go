@@ -25,3 +25,16 @@ type Store[T controlloop.Object] interface {
 	// called every Options.ResyncPeriod while the reflector watches.
 	Resync() error
 }
+
+// A ProgressStore is a [Store] that also wants to know the version its
+// writes have brought it to. The reflector calls Progress after each
+// Replace with the list's version, after each watch event it handed to the
+// store with the event's version, and on each Bookmark with the bookmark's
+// version, always after the write that version covers and from the
+// goroutine that writes. A consumer can then tell which version of the
+// source it has applied (package informer does, through package
+// deltafifo).
+type ProgressStore[T controlloop.Object] interface {
+	Store[T]
+	Progress(resourceVersion string)
+}

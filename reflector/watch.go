@@ -2,6 +2,7 @@ package reflector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -10,9 +11,11 @@ import (
 
 // watch watches from the last version and applies events until the watch
 // ends. It returns a nil error when the watch ended cleanly after delivering
-// at least one event (or ctx ended), and relist true when the store needs a
-// full list: after a store error or an expired version.
-func (r *Reflector[T]) watch(ctx context.Context, resync <-chan time.Time) (relist bool, err error) {
+// at least one event (or ctx ended), relist true when the store needs a
+// full list: after a store error, an expired version, or a Watch call that
+// failed (see the package documentation's Recovery), and applied true if it
+// applied an event.
+func (r *Reflector[T]) watch(ctx context.Context, resync <-chan time.Time) (relist, applied bool, err error) {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	from := r.LastSyncResourceVersion()
@@ -21,11 +24,14 @@ func (r *Reflector[T]) watch(ctx context.Context, resync <-chan time.Time) (reli
 		ResourceVersion: from,
 		AllowBookmarks:  true,
 	})
+	// A Watch call that fails may refuse the version itself (one an event
+	// carried, malformed or gone): watching from it again could fail
+	// forever, so list again.
 	if err != nil {
-		return false, fmt.Errorf("reflector: watch from %s: %w", from, err)
+		return true, false, fmt.Errorf("%w: from version %s: %w", ErrWatch, from, err)
 	}
 	if ch == nil {
-		return false, fmt.Errorf("%w: Watch from %s returned neither a channel nor an error", ErrBadEvent, from)
+		return true, false, fmt.Errorf("%w: Watch from %s returned neither a channel nor an error", ErrBadEvent, from)
 	}
 	defer func() {
 		// Let the source see the cancellation and close the channel, so that
@@ -35,27 +41,40 @@ func (r *Reflector[T]) watch(ctx context.Context, resync <-chan time.Time) (reli
 		}
 	}()
 
-	events := 0
+	// After a failure, a watch that stays open for BackoffReset counts as
+	// up, though the source may send nothing: a quiet source is healthy.
+	var up <-chan time.Time
+	if r.failing() {
+		t := time.NewTimer(r.opts.BackoffReset)
+		defer t.Stop()
+		up = t.C
+	}
+
+	events, applied := 0, false
 	for {
 		select {
 		case <-ctx.Done():
-			return false, nil
+			return false, applied, nil
+		case <-up:
+			r.recovered()
 		case <-resync:
 			if err := r.sink.Resync(); err != nil {
-				return true, fmt.Errorf("%w: resync: %w", ErrStore, err)
+				return true, applied, fmt.Errorf("%w: resync: %w", ErrStore, err)
 			}
 		case ev, ok := <-ch:
 			if !ok {
 				if events == 0 {
-					return false, fmt.Errorf("watch from %s: %w", from, ErrShortWatch)
+					return false, false, fmt.Errorf("%w (from version %s)", ErrShortWatch, from)
 				}
 				r.log.Debug("reflector: watch closed, watching again", "resourceVersion", r.LastSyncResourceVersion(), "events", events)
-				return false, nil
+				return false, applied, nil
 			}
 			events++
-			if relist, err := r.apply(ev); err != nil {
-				return relist, err
+			relist, err := r.apply(ev)
+			if err != nil {
+				return relist, applied, err
 			}
+			applied = true
 		}
 	}
 }
@@ -65,7 +84,7 @@ func (r *Reflector[T]) apply(ev controlloop.Event[T]) (relist bool, err error) {
 	var op string
 	switch ev.Type {
 	case controlloop.Error:
-		return false, fmt.Errorf("reflector: watch: %w", ev.Err)
+		return errors.Is(ev.Err, controlloop.ErrExpired), fmt.Errorf("%w: %w", ErrWatch, ev.Err)
 	case controlloop.Bookmark:
 	case controlloop.Added, controlloop.Modified, controlloop.Deleted:
 		if controlloop.IsNil(ev.Object) {
@@ -89,8 +108,6 @@ func (r *Reflector[T]) apply(ev controlloop.Event[T]) (relist bool, err error) {
 	if rv == "" && ev.Type != controlloop.Bookmark {
 		rv = ev.Object.GetResourceVersion()
 	}
-	if rv != "" {
-		r.setLastRV(rv)
-	}
+	r.progressed(rv)
 	return false, nil
 }

@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/controlloop/controlloop"
-	"github.com/controlloop/controlloop/bench"
+	"github.com/controlloop/controlloop/internal/bench"
 	"github.com/controlloop/controlloop/metrics"
 	"github.com/controlloop/controlloop/workqueue"
 	"github.com/prometheus/client_golang/prometheus"
@@ -13,13 +13,13 @@ import (
 func newBenchQueue(b *testing.B, withMetrics bool) bench.Queue[controlloop.Key] {
 	opts := workqueue.Options[controlloop.Key]{Name: "bench"}
 	if withMetrics {
-		m, err := metrics.NewWorkqueueMetrics(prometheus.NewRegistry())
+		m, err := metrics.NewWorkqueueProvider(prometheus.NewRegistry())
 		if err != nil {
 			b.Fatal(err)
 		}
 		opts.Metrics = m
 	}
-	return bench.Workqueue(workqueue.New(opts))
+	return bench.Workqueue(must(workqueue.New(opts)))
 }
 
 func BenchmarkAddGetDone(b *testing.B) { bench.AddGetDone(b, newBenchQueue(b, false)) }
@@ -35,3 +35,5 @@ func BenchmarkAddAfterDrain(b *testing.B) {
 }
 
 func BenchmarkHotKey(b *testing.B) { bench.HotKey(b, newBenchQueue(b, false)) }
+
+func BenchmarkHotKeyMetrics(b *testing.B) { bench.HotKey(b, newBenchQueue(b, true)) }

@@ -4,13 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/controlloop/controlloop"
 	"github.com/controlloop/controlloop/workqueue"
 )
 
 func ExampleQueue() {
-	q := workqueue.New(workqueue.Options[controlloop.Key]{Name: "pods"})
+	q, err := workqueue.New(workqueue.Options[controlloop.Key]{Name: "pods"})
+	if err != nil {
+		panic(err)
+	}
 	web := controlloop.Key{Namespace: "default", Name: "web"}
 	db := controlloop.Key{Namespace: "default", Name: "db"}
 
@@ -36,7 +40,10 @@ func ExampleQueue() {
 }
 
 func ExampleItemExponential() {
-	l := workqueue.NewItemExponential[string](5e6, 40e6) // 5ms doubling to 40ms
+	l, err := workqueue.NewItemExponential[string](5*time.Millisecond, 40*time.Millisecond)
+	if err != nil {
+		panic(err)
+	}
 	for range 5 {
 		fmt.Println(l.When("flaky"))
 	}
@@ -48,4 +55,24 @@ func ExampleItemExponential() {
 	// 40ms
 	// 40ms
 	// 5 failures on record
+}
+
+func ExampleNewItemExponential_invalid() {
+	_, err := workqueue.NewItemExponential[string](time.Second, time.Millisecond)
+	fmt.Println(errors.Is(err, controlloop.ErrInvalid))
+	fmt.Println(err)
+	// Output:
+	// true
+	// workqueue: NewItemExponential: max is 1ms: must not be less than base (1s): controlloop: invalid
+}
+
+// A zero Queue needs no constructor: it works as New(Options{}) makes one.
+func ExampleQueue_zero() {
+	var q workqueue.Queue[string]
+	q.Add("a")
+	item, _ := q.Get(context.Background())
+	fmt.Println(item, q.Len())
+	q.Done(item)
+	// Output:
+	// a 0
 }

@@ -5,11 +5,12 @@ import "time"
 // MetricsProvider creates the metrics of each queue that is given it in
 // [Options]. Package metrics implements it for Prometheus.
 type MetricsProvider interface {
-	// NewQueueMetrics returns the metrics of the queue called name.
-	// inFlight reports, when called, the work handed out and not yet Done;
-	// it is safe to call from any goroutine at any time (a scrape, say),
-	// and costs time proportional to the number of items in flight.
-	NewQueueMetrics(name string, inFlight func() InFlight) QueueMetrics
+	// ForQueue returns the metrics of the queue called name.
+	// inFlight reports, when called, the work handed out and not yet Done
+	// and the age of the oldest ready item; it is safe to call from any
+	// goroutine at any time (a scrape, say), and costs time proportional
+	// to the number of items ready or in flight, under the queue's lock.
+	ForQueue(name string, inFlight func() InFlight) QueueMetrics
 }
 
 // QueueMetrics records what happens to one queue. The queue calls it with
@@ -28,10 +29,15 @@ type QueueMetrics interface {
 	Retried()
 }
 
-// InFlight describes the items handed out and not yet Done.
+// InFlight describes the ages of a queue's work: the items handed out and
+// not yet Done, and the oldest item ready for a worker.
 type InFlight struct {
 	// Unfinished is the total time the in-flight items have been worked on.
 	Unfinished time.Duration
 	// Longest is how long the oldest in-flight item has been worked on.
 	Longest time.Duration
+	// OldestReady is how long the item that has been ready longest has
+	// waited for a worker; zero when no item is ready. A queue that grows
+	// it steadily has too few workers, or a worker that is stuck.
+	OldestReady time.Duration
 }

@@ -3,6 +3,7 @@ package workqueue_test
 import (
 	"context"
 	"errors"
+	"math"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -11,8 +12,8 @@ import (
 	"pgregory.net/rapid"
 )
 
-// The model: what the queue should know of each item, with time in whole
-// seconds since the start of the bubble.
+// The model: what the queue should know of each item, with time in
+// nanoseconds since the start of the bubble.
 type modelItem struct {
 	state    string // "ready", "waiting" or "processing"
 	priority int
@@ -41,7 +42,7 @@ func (m *queueModel) add(item, priority int, delay int64) {
 	case it == nil && delay <= 0:
 		m.items[item] = &modelItem{state: "ready", priority: priority, ticket: m.nextTicket()}
 	case it == nil:
-		m.items[item] = &modelItem{state: "waiting", priority: priority, ticket: m.nextTicket(), at: m.now + delay}
+		m.items[item] = &modelItem{state: "waiting", priority: priority, ticket: m.nextTicket(), at: sum(m.now, delay)}
 	case it.state == "ready":
 		if priority > it.priority {
 			it.priority, it.ticket = priority, m.nextTicket()
@@ -51,16 +52,25 @@ func (m *queueModel) add(item, priority int, delay int64) {
 		if delay <= 0 {
 			it.state, it.ticket = "ready", m.nextTicket()
 		} else {
-			it.at = min(it.at, m.now+delay)
+			it.at = min(it.at, sum(m.now, delay))
 		}
 	case it.state == "processing":
-		at := m.now + max(delay, 0)
+		at := sum(m.now, max(delay, 0))
 		if !it.dirty {
 			it.dirty, it.priority, it.dirtyAt = true, priority, at
 		} else {
 			it.priority, it.dirtyAt = max(it.priority, priority), min(it.dirtyAt, at)
 		}
 	}
+}
+
+// sum is now+delay, saturated at the end of the clock: an add delayed
+// beyond it never becomes ready.
+func sum(now, delay int64) int64 {
+	if delay > math.MaxInt64-now {
+		return math.MaxInt64
+	}
+	return now + delay
 }
 
 // advance moves time on, making due items ready in due-time order.
@@ -116,13 +126,20 @@ func TestQueueModel(t *testing.T) {
 }
 
 func checkQueueModel(t *rapid.T) {
-	q := workqueue.New(workqueue.Options[int]{
-		RateLimiter: workqueue.NewItemExponential[int](time.Second, 8*time.Second),
-	})
+	start := time.Now()
+	q := must(workqueue.New(workqueue.Options[int]{
+		RateLimiter: must(workqueue.NewItemExponential[int](time.Second, 8*time.Second)),
+	}))
 	m := &queueModel{items: map[int]*modelItem{}, failures: map[int]int{}}
 	item := rapid.IntRange(0, 5)
 	priority := rapid.IntRange(-1, 2)
-	delay := rapid.Int64Range(-1, 4)
+	// Delays of a few seconds, which sleeps reach, and from the whole
+	// int64 range, whose sums with the clock must saturate, not wrap.
+	delay := rapid.OneOf(
+		rapid.Map(rapid.Int64Range(-1, 4), func(s int64) int64 { return s * int64(time.Second) }),
+		rapid.Int64(),
+		rapid.Int64Range(math.MaxInt64-int64(time.Hour), math.MaxInt64),
+	)
 	ctx := context.Background()
 
 	t.Repeat(map[string]func(*rapid.T){
@@ -133,7 +150,7 @@ func checkQueueModel(t *rapid.T) {
 		},
 		"AddAfter": func(t *rapid.T) {
 			i, p, d := item.Draw(t, "item"), priority.Draw(t, "priority"), delay.Draw(t, "delay")
-			q.AddWithOptions(i, workqueue.AddOptions{After: time.Duration(d) * time.Second, Priority: p})
+			q.AddWithOptions(i, workqueue.AddOptions{After: time.Duration(d), Priority: p})
 			m.add(i, p, d)
 		},
 		"AddRateLimited": func(t *rapid.T) {
@@ -141,7 +158,7 @@ func checkQueueModel(t *rapid.T) {
 			q.AddRateLimited(i)
 			n := m.failures[i]
 			m.failures[i] = n + 1
-			m.add(i, 0, min(int64(1)<<min(n, 10), 8))
+			m.add(i, 0, min(int64(1)<<min(n, 10), 8)*int64(time.Second))
 		},
 		"Forget": func(t *rapid.T) {
 			i := item.Draw(t, "item")
@@ -189,9 +206,9 @@ func checkQueueModel(t *rapid.T) {
 			time.Sleep(time.Duration(d) * time.Second)
 			synctest.Wait()
 			if !m.shutDown {
-				m.advance(d)
+				m.advance(d * int64(time.Second))
 			} else {
-				m.now += d
+				m.now += d * int64(time.Second)
 			}
 		},
 		"ShutDown": func(t *rapid.T) {
@@ -215,7 +232,44 @@ func checkQueueModel(t *rapid.T) {
 					t.Fatalf("NumRequeues(%d) = %d, want %d", i, got, want)
 				}
 			}
+			checkSnapshot(t, q.Snapshot(), m, start)
 		},
 	})
 	q.ShutDown() // stop the timer so the bubble can end
+}
+
+// checkSnapshot compares a Snapshot with the model: every item once, in
+// its state, with its priority, due time, requeue mark and retries, and
+// the queued ones in hand-out order.
+func checkSnapshot(t *rapid.T, snap []workqueue.ItemInfo[int], m *queueModel, start time.Time) {
+	if len(snap) != len(m.items) {
+		t.Fatalf("Snapshot has %d items, model %d", len(snap), len(m.items))
+	}
+	states := map[string]workqueue.ItemState{"ready": workqueue.Queued, "waiting": workqueue.Waiting, "processing": workqueue.Processing}
+	var prev *modelItem
+	for _, info := range snap {
+		it := m.items[info.Item]
+		if it == nil || states[it.state] != info.State || it.priority != info.Priority || info.Requeues != m.failures[info.Item] {
+			t.Fatalf("Snapshot has %+v, model %+v (retries %d)", info, it, m.failures[info.Item])
+		}
+		switch it.state {
+		case "ready":
+			if prev != nil && (prev.priority < it.priority || prev.priority == it.priority && prev.ticket > it.ticket) {
+				t.Fatalf("Snapshot lists %d out of hand-out order", info.Item)
+			}
+			prev = it
+		case "waiting":
+			want := start.Add(time.Duration(it.at))
+			if it.at == math.MaxInt64 {
+				want = time.Time{}
+			}
+			if !info.ReadyAt.Equal(want) {
+				t.Fatalf("Snapshot: %d due at %v, model %v", info.Item, info.ReadyAt, want)
+			}
+		case "processing":
+			if info.Requeued != it.dirty {
+				t.Fatalf("Snapshot: %d requeued %v, model %v", info.Item, info.Requeued, it.dirty)
+			}
+		}
+	}
 }

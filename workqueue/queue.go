@@ -2,19 +2,27 @@ package workqueue
 
 import (
 	"context"
+	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // Queue is a deduplicating, delaying, rate-limited, prioritised work queue.
 // See the package documentation for its contract.
 //
-// A Queue must be created with [New] and must not be copied. All methods
-// are safe for concurrent use. Costs: Add, Get and Done are O(1) plus a map
-// operation; a delayed add is O(log w) for w waiting items.
+// The zero Queue is an empty queue configured as New(Options{}) configures
+// one: the [DefaultControllerRateLimiter] and no metrics. It sets itself up
+// on first use. A Queue must not be copied after first use. All methods are
+// safe for concurrent use; the package doc states their costs.
 type Queue[T comparable] struct {
+	// setUp is set once the fields up to mu are: by New, or by the first
+	// method called on a zero Queue (under mu). They are read without the
+	// lock only after setUp is seen true.
+	setUp   atomic.Bool
 	limiter RateLimiter[T]
 	metrics QueueMetrics // nil when metrics are off
+	timed   bool         // entries record their since: metrics or Options.Timestamps
 	epoch   time.Time    // instants count from here
 
 	mu   sync.Mutex // protects everything below
@@ -35,8 +43,13 @@ type Queue[T comparable] struct {
 	newest     *entry[T]
 	drained    chan struct{} // closed when processing reaches 0, for ShutDownWithDrain
 
-	free         []*entry[T] // spare entries, so that steady state allocates nothing
-	shuttingDown bool
+	free   []*entry[T] // spare entries, so that steady state allocates nothing
+	unused []entry[T]  // entries allocated together and not yet used
+
+	// lastDuplicate is the entry the last duplicate add found, while the
+	// table holds it: the next add compares with it before hashing.
+	lastDuplicate *entry[T]
+	shuttingDown  bool
 }
 
 type state uint8
@@ -56,10 +69,9 @@ type entry[T comparable] struct {
 	priority int
 	// readyAt: when a waiting item is due; for a dirty item, when its re-add
 	// is due (zero: at once).
-	readyAt   instant
-	ticket    uint64 // identifies its live ready slot, or orders it among waiting items
-	heapIndex int    // index in the waiting heap
-	// since: when it became ready, or started processing (metrics only).
+	readyAt instant
+	ticket  uint64 // identifies its live ready slot or waiter; orders waiters due at once
+	// since: when it became ready, or started processing (only if q.timed).
 	since      instant
 	prev, next *entry[T] // the processing list (metrics only)
 }
@@ -67,29 +79,62 @@ type entry[T comparable] struct {
 // maxFree bounds the spare entries kept for reuse after a burst.
 const maxFree = 4096
 
-// New returns an empty queue. It starts no goroutine.
-func New[T comparable](opts Options[T]) *Queue[T] {
-	q := &Queue[T]{
-		limiter: opts.RateLimiter,
-		entries: newTable[T](),
-		epoch:   time.Now(),
+// entryBatch is how many entries one allocation makes: a burst of new items
+// costs one allocation per batch instead of one per item.
+const entryBatch = 64
+
+// New returns an empty queue configured by opts. It starts no goroutine.
+// Invalid options yield an error wrapping [controlloop.ErrInvalid] that
+// names the field and the rule it breaks.
+func New[T comparable](opts Options[T]) (*Queue[T], error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
 	}
+	q := new(Queue[T])
+	q.configure(opts)
+	return q, nil
+}
+
+// configure sets q up as opts say. q must not be shared yet, or q.mu must
+// be held.
+func (q *Queue[T]) configure(opts Options[T]) {
+	q.limiter = opts.RateLimiter
 	if q.limiter == nil {
 		q.limiter = DefaultControllerRateLimiter[T]()
 	}
-	q.cond.L = &q.mu
 	if opts.Metrics != nil {
-		q.metrics = opts.Metrics.NewQueueMetrics(opts.Name, q.inFlight)
+		q.metrics = opts.Metrics.ForQueue(opts.Name, q.inFlight)
 	}
-	return q
+	q.timed = q.metrics != nil || opts.Timestamps
+	q.epoch = time.Now()
+	q.entries = newTable[T]()
+	q.cond.L = &q.mu
+	q.setUp.Store(true)
+}
+
+// init sets up a zero Queue on its first use; afterwards it costs one
+// atomic load.
+func (q *Queue[T]) init() {
+	if !q.setUp.Load() {
+		q.initSlow()
+	}
+}
+
+func (q *Queue[T]) initSlow() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if !q.setUp.Load() {
+		q.configure(Options[T]{})
+	}
 }
 
 // Add makes item ready now, unless it is already queued. An item being
 // processed is queued again when it is Done. After ShutDown, Add does nothing.
 func (q *Queue[T]) Add(item T) {
+	q.init()
 	q.mu.Lock()
 	if !q.shuttingDown {
-		q.lockedAdd(item, 0, 0, q.metricsNow())
+		q.lockedAdd(item, 0, 0)
 	}
 	q.mu.Unlock()
 }
@@ -111,13 +156,16 @@ func (q *Queue[T]) AddRateLimited(item T) {
 // holds merges the two adds: the item keeps the highest priority and the
 // earliest ready time of the two, and is handed out once.
 func (q *Queue[T]) AddWithOptions(item T, opts AddOptions) {
+	q.init()
 	delay := opts.After
 	if opts.RateLimited {
-		delay = max(delay, 0) + q.limiter.When(item)
+		delay = later(max(delay, 0), q.limiter.When(item))
 	}
-	var now instant
-	if delay > 0 || q.metrics != nil {
-		now = q.now()
+	// The due time counts from the call, so the clock is read before the
+	// lock is taken; an add without delay reads it only if it has to.
+	var at instant
+	if delay > 0 {
+		at = later(q.now(), delay)
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -127,21 +175,24 @@ func (q *Queue[T]) AddWithOptions(item T, opts AddOptions) {
 	if q.metrics != nil && (opts.RateLimited || opts.After > 0) {
 		q.metrics.Retried()
 	}
-	q.lockedAdd(item, opts.Priority, delay, now)
+	q.lockedAdd(item, opts.Priority, at)
 }
 
-func (q *Queue[T]) lockedAdd(item T, priority int, delay time.Duration, now instant) {
-	e, slot, hash := q.entries.lookup(item)
-	if e == nil {
-		e = q.newEntry(item)
-		q.entries.insertAt(slot, hash, e)
-		e.priority = priority
-		if delay > 0 {
-			q.lockedWait(e, now+delay)
-		} else {
-			q.lockedReady(e, now)
+// lockedAdd adds item with priority, due at instant at (0: ready now). It
+// reads the clock only when item becomes ready and metrics are on: a
+// duplicate add costs one lookup, and a run of duplicate adds of one item
+// (a hot key) one comparison each after the first.
+func (q *Queue[T]) lockedAdd(item T, priority int, at instant) {
+	e := q.lastDuplicate
+	if e == nil || e.item != item {
+		var slot int
+		var hash uint64
+		e, slot, hash = q.entries.lookup(item)
+		if e == nil {
+			q.lockedAddNew(item, slot, hash, priority, at)
+			return
 		}
-		return
+		q.lastDuplicate = e
 	}
 	switch e.state {
 	case stateReady:
@@ -152,27 +203,34 @@ func (q *Queue[T]) lockedAdd(item T, priority int, delay time.Duration, now inst
 		}
 	case stateWaiting:
 		e.priority = max(e.priority, priority)
-		if delay <= 0 {
-			q.waiting.remove(e)
-			q.lockedReady(e, now)
+		if at == 0 {
+			q.lockedStopWaiting(e)
+			q.lockedReady(e, q.metricsNow())
 			return
 		}
-		if at := now + delay; at < e.readyAt {
-			e.readyAt = at
-			q.waiting.fix(e)
-			q.lockedArmTimer()
+		if at < e.readyAt {
+			q.lockedWaitLess(e, at)
 		}
 	case stateProcessing:
-		var at instant
-		if delay > 0 {
-			at = now + delay
-		}
 		if !e.dirty {
 			e.dirty, e.priority, e.readyAt = true, priority, at
 			return
 		}
 		e.priority = max(e.priority, priority)
 		e.readyAt = min(e.readyAt, at)
+	}
+}
+
+// lockedAddNew adds item, which the table does not hold, in slot as
+// lookup returned it.
+func (q *Queue[T]) lockedAddNew(item T, slot int, hash uint64, priority int, at instant) {
+	e := q.newEntry(item)
+	q.entries.insertAt(slot, hash, e)
+	e.priority = priority
+	if at > 0 {
+		q.lockedWait(e, at)
+	} else {
+		q.lockedReady(e, q.metricsNow())
 	}
 }
 
@@ -201,6 +259,7 @@ func (q *Queue[T]) lockedPush(e *entry[T]) {
 // ctx.Err() once ctx ends, and [ErrShutDown] once the queue is shut down and
 // no ready item is left.
 func (q *Queue[T]) Get(ctx context.Context) (T, error) {
+	q.init()
 	q.mu.Lock()
 	if err := ctx.Err(); err == nil && q.ready > 0 {
 		item := q.lockedPop()
@@ -250,11 +309,13 @@ func (q *Queue[T]) lockedPop() T {
 	q.ready--
 	e.state = stateProcessing
 	q.processing++
-	if q.metrics != nil {
+	if q.timed {
 		now := q.now()
-		q.metrics.Started(now - e.since)
+		if q.metrics != nil {
+			q.metrics.Started(now - e.since)
+			q.linkProcessing(e)
+		}
 		e.since = now
-		q.linkProcessing(e)
 	}
 	return e.item
 }
@@ -263,6 +324,7 @@ func (q *Queue[T]) lockedPop() T {
 // processing, it is queued again now (or when its delay ends). Done of an
 // item that is not processing does nothing.
 func (q *Queue[T]) Done(item T) {
+	q.init()
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	e, slot, _ := q.entries.lookup(item)
@@ -271,7 +333,7 @@ func (q *Queue[T]) Done(item T) {
 	}
 	q.processing--
 	now := q.metricsNow()
-	if q.metrics == nil && e.dirty && e.readyAt > 0 {
+	if !q.timed && e.dirty && e.readyAt > 0 {
 		now = q.now()
 	}
 	if q.metrics != nil {
@@ -302,10 +364,16 @@ func (q *Queue[T]) Done(item T) {
 // Forget clears item's rate-limit history, so that its next
 // AddRateLimited waits the shortest delay again. Call it when an item has
 // succeeded (or has been given up on). It does not remove item from the queue.
-func (q *Queue[T]) Forget(item T) { q.limiter.Forget(item) }
+func (q *Queue[T]) Forget(item T) {
+	q.init()
+	q.limiter.Forget(item)
+}
 
 // NumRequeues returns how many rate-limited retries of item are on record.
-func (q *Queue[T]) NumRequeues(item T) int { return q.limiter.NumRequeues(item) }
+func (q *Queue[T]) NumRequeues(item T) int {
+	q.init()
+	return q.limiter.NumRequeues(item)
+}
 
 // Len returns the number of ready items: not those waiting for their delay,
 // nor those being processed.
@@ -359,13 +427,12 @@ func (q *Queue[T]) lockedShutDown() {
 		return
 	}
 	q.shuttingDown = true
-	for _, w := range q.waiting {
-		_, slot, _ := q.entries.lookup(w.e.item)
+	q.waiting.live(func(e *entry[T]) {
+		_, slot, _ := q.entries.lookup(e.item)
 		q.entries.deleteAt(slot)
-		q.release(w.e)
-	}
-	clear(q.waiting)
-	q.waiting = q.waiting[:0]
+		q.release(e)
+	})
+	q.waiting.reset()
 	if q.timer != nil {
 		q.timer.Stop()
 		q.timerArmed = false
@@ -386,9 +453,19 @@ type instant = time.Duration
 
 func (q *Queue[T]) now() instant { return time.Since(q.epoch) }
 
-// metricsNow reads the clock only when metrics need it.
+// later returns t+d, or the last instant if that overflows: a delay too long
+// for the clock (a limiter's rate.InfDuration, say) waits forever rather
+// than wrapping into the past. t must not be negative.
+func later(t instant, d time.Duration) instant {
+	if at := t + d; at >= t || d < 0 {
+		return at
+	}
+	return math.MaxInt64
+}
+
+// metricsNow reads the clock only when metrics or timestamps need it.
 func (q *Queue[T]) metricsNow() instant {
-	if q.metrics == nil {
+	if !q.timed {
 		return 0
 	}
 	return q.now()
@@ -401,11 +478,20 @@ func (q *Queue[T]) newEntry(item T) *entry[T] {
 		e.item = item
 		return e
 	}
-	return &entry[T]{item: item}
+	if len(q.unused) == 0 {
+		q.unused = make([]entry[T], entryBatch)
+	}
+	e := &q.unused[0]
+	q.unused = q.unused[1:]
+	e.item = item
+	return e
 }
 
 // release keeps e, which the table no longer holds, for reuse.
 func (q *Queue[T]) release(e *entry[T]) {
+	if q.lastDuplicate == e {
+		q.lastDuplicate = nil
+	}
 	*e = entry[T]{}
 	if len(q.free) < maxFree {
 		q.free = append(q.free, e)
@@ -436,15 +522,19 @@ func (q *Queue[T]) unlinkProcessing(e *entry[T]) {
 	e.prev, e.next = nil, nil
 }
 
-// inFlight reports the processing items' ages, for metrics.
+// inFlight reports the processing items' ages and the oldest ready item's,
+// for metrics.
 func (q *Queue[T]) inFlight() InFlight {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	var f InFlight
+	now := q.now()
+	if since, ok := q.lockedOldestReady(); ok {
+		f.OldestReady = now - since
+	}
 	if q.oldest == nil {
 		return f
 	}
-	now := q.now()
 	f.Longest = now - q.oldest.since
 	for e := q.oldest; e != nil; e = e.next {
 		f.Unfinished += now - e.since

@@ -22,9 +22,9 @@ func TestConcurrentProducersAndWorkers(t *testing.T) {
 
 func testConcurrentProducersAndWorkers(t *testing.T) {
 	const producers, workers, items, rounds = 4, 4, 50, 200
-	q := workqueue.New(workqueue.Options[int]{
-		RateLimiter: workqueue.NewItemExponential[int](time.Microsecond, time.Millisecond),
-	})
+	q := must(workqueue.New(workqueue.Options[int]{
+		RateLimiter: must(workqueue.NewItemExponential[int](time.Microsecond, time.Millisecond)),
+	}))
 
 	var (
 		holders    [items]atomic.Int32

@@ -50,73 +50,102 @@ func TestTableModel(t *testing.T) {
 	})
 }
 
-// TestDelayHeapModel checks the waiting heap against a plain slice: pops
-// come out in (ready time, ticket) order, and removal or an earlier ready
-// time anywhere in the heap keeps that order.
+// TestDelayHeapModel checks the waiting heap against a plain slice: the
+// live waiters come out in (ready time, ticket) order, and entries that stop
+// waiting, wait for an earlier time or are reused leave stale waiters that
+// are never handed out and never outnumber the live ones.
 func TestDelayHeapModel(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		var h delayHeap[int]
-		var model []*entry[int]
+		var model, gone []*entry[int] // waiting; stopped waiting
 		ticket := uint64(0)
 		at := rapid.Int64Range(0, 20)
-		pick := func(t *rapid.T) int { return rapid.IntRange(0, len(model)-1).Draw(t, "index") }
-		removeFromModel := func(e *entry[int]) {
-			for i, m := range model {
-				if m == e {
-					model = append(model[:i], model[i+1:]...)
-					return
-				}
-			}
+		pick := func(t *rapid.T, from []*entry[int]) int { return rapid.IntRange(0, len(from)-1).Draw(t, "index") }
+		wait := func(e *entry[int]) {
+			ticket++
+			e.state, e.ticket = stateWaiting, ticket
+			h.push(e)
+			model = append(model, e)
+		}
+		stop := func(i int) {
+			e := model[i]
+			e.state = stateReady
+			model = append(model[:i], model[i+1:]...)
+			gone = append(gone, e)
 		}
 		t.Repeat(map[string]func(*rapid.T){
 			"push": func(t *rapid.T) {
-				ticket++
-				e := &entry[int]{readyAt: instant(at.Draw(t, "at")), ticket: ticket}
-				h.push(e)
-				model = append(model, e)
+				wait(&entry[int]{readyAt: instant(at.Draw(t, "at"))})
 			},
 			"pop": func(t *rapid.T) {
-				if len(model) == 0 {
-					t.Skip("empty")
+				w, ok := h.first()
+				if ok != (len(model) > 0) {
+					t.Fatalf("first found %v with %d waiting", ok, len(model))
 				}
-				first := model[0]
-				for _, m := range model[1:] {
-					if m.readyAt < first.readyAt || m.readyAt == first.readyAt && m.ticket < first.ticket {
-						first = m
+				if !ok {
+					return
+				}
+				best := 0
+				for i, m := range model {
+					if m.readyAt < model[best].readyAt || m.readyAt == model[best].readyAt && m.ticket < model[best].ticket {
+						best = i
 					}
 				}
-				if got := h.pop(); got != first {
-					t.Fatalf("pop = (%v, %d), want (%v, %d)", got.readyAt, got.ticket, first.readyAt, first.ticket)
+				if e := model[best]; w.e != e {
+					t.Fatalf("first = (%v, %d), want (%v, %d)", w.e.readyAt, w.e.ticket, e.readyAt, e.ticket)
 				}
-				removeFromModel(first)
+				h.pop()
+				stop(best)
 			},
-			"remove": func(t *rapid.T) {
+			"stop waiting": func(t *rapid.T) {
 				if len(model) == 0 {
 					t.Skip("empty")
 				}
-				e := model[pick(t)]
-				h.remove(e)
-				removeFromModel(e)
+				stop(pick(t, model))
+				h.abandon()
 			},
 			"earlier": func(t *rapid.T) {
 				if len(model) == 0 {
 					t.Skip("empty")
 				}
-				e := model[pick(t)]
-				e.readyAt -= instant(rapid.Int64Range(0, 10).Draw(t, "by"))
-				h.fix(e)
+				e := model[pick(t, model)]
+				e.readyAt -= instant(rapid.Int64Range(1, 10).Draw(t, "by"))
+				h.push(e)
+				h.abandon()
+			},
+			"reuse": func(t *rapid.T) {
+				if len(gone) == 0 {
+					t.Skip("nothing to reuse")
+				}
+				i := pick(t, gone)
+				e := gone[i]
+				gone = append(gone[:i], gone[i+1:]...)
+				e.readyAt = instant(at.Draw(t, "at"))
+				wait(e)
 			},
 			"": func(t *rapid.T) {
-				if len(h) != len(model) {
-					t.Fatalf("heap holds %d, model %d", len(h), len(model))
-				}
-				for i, w := range h {
-					if w.e.heapIndex != i || w.at != w.e.readyAt {
-						t.Fatalf("slot %d: heapIndex %d, at %v vs readyAt %v", i, w.e.heapIndex, w.at, w.e.readyAt)
-					}
-					if i > 0 && w.before(h[(i-1)/arity]) {
+				live := map[*entry[int]]bool{}
+				for i, w := range h.w {
+					if i > 0 && w.before(h.w[(i-1)/arity]) {
 						t.Fatalf("slot %d is before its parent", i)
 					}
+					if w.isLive() {
+						if live[w.e] {
+							t.Fatalf("two live waiters for one entry")
+						}
+						live[w.e] = true
+					}
+				}
+				if len(live) != len(model) {
+					t.Fatalf("heap has %d live waiters, model %d waiting", len(live), len(model))
+				}
+				for _, e := range model {
+					if !live[e] {
+						t.Fatalf("entry due at %v has no live waiter", e.readyAt)
+					}
+				}
+				if stale := len(h.w) - len(live); stale != h.stale || stale > len(live) {
+					t.Fatalf("%d stale waiters (counted %d) beside %d live ones", stale, h.stale, len(live))
 				}
 			},
 		})

@@ -1,6 +1,7 @@
 package clientgo
 
 import (
+	"fmt"
 	"runtime"
 	"strconv"
 	"sync"
@@ -80,7 +81,8 @@ func BenchmarkIndexerByIndex(b *testing.B) {
 	b.Run("impl=controlloop", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if got, _ := ours.ByIndex(indexer.NamespaceIndex, "ns-3"); len(got) != 500 {
+			seq, _ := ours.ByIndex(indexer.NamespaceIndex, "ns-3")
+			if got := controlloop.Collect(seq); len(got) != 500 {
 				b.Fatal(len(got))
 			}
 		}
@@ -95,71 +97,78 @@ func BenchmarkIndexerByIndex(b *testing.B) {
 	})
 }
 
-// BenchmarkIndexerGet reads one object by key at 5000 keys; client-go's
+// BenchmarkIndexerGet reads one object by key at 5000 and 100k keys; client-go's
 // listers build the "namespace/name" string for each call, so this does too.
 func BenchmarkIndexerGet(b *testing.B) {
-	list, ours, theirs := filledIndexers(b, 5000)
-	b.Run("impl=controlloop", func(b *testing.B) {
-		b.ReportAllocs()
-		i := 0
-		for b.Loop() {
-			o := list[i%len(list)]
-			if _, ok := ours.Get(controlloop.Key{Namespace: o.Namespace, Name: o.Name}); !ok {
-				b.Fatal("missing")
+	for _, n := range []int{5000, 100_000} {
+		list, ours, theirs := filledIndexers(b, n)
+		b.Run(fmt.Sprintf("keys=%d/impl=controlloop", n), func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				o := list[i%len(list)]
+				if _, ok := ours.Get(controlloop.Key{Namespace: o.Namespace, Name: o.Name}); !ok {
+					b.Fatal("missing")
+				}
+				i++
 			}
-			i++
-		}
-	})
-	b.Run("impl=clientgo", func(b *testing.B) {
-		b.ReportAllocs()
-		i := 0
-		for b.Loop() {
-			o := list[i%len(list)]
-			if _, ok, _ := theirs.GetByKey(o.Namespace + "/" + o.Name); !ok {
-				b.Fatal("missing")
+		})
+		b.Run(fmt.Sprintf("keys=%d/impl=clientgo", n), func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				o := list[i%len(list)]
+				if _, ok, _ := theirs.GetByKey(o.Namespace + "/" + o.Name); !ok {
+					b.Fatal("missing")
+				}
+				i++
 			}
-			i++
-		}
-	})
+		})
+	}
 }
 
 // BenchmarkIndexerBytesPerObject reports the heap an indexer holds per
 // cached object (keys, maps, index sets; not the objects themselves), for
-// 10k objects added one by one.
+// n objects added one by one: 10k and 100k, and 1M with -huge.
 func BenchmarkIndexerBytesPerObject(b *testing.B) {
-	list := benchObjs(10_000)
-	measure := func(b *testing.B, fill func() any) {
-		var before, after runtime.MemStats
-		var perObject float64
-		for b.Loop() {
-			runtime.GC()
-			runtime.ReadMemStats(&before)
-			keep := fill()
-			runtime.GC()
-			runtime.ReadMemStats(&after)
-			runtime.KeepAlive(keep)
-			perObject = (float64(after.HeapAlloc) - float64(before.HeapAlloc)) / float64(len(list))
-		}
-		b.ReportMetric(perObject, "B/object")
+	for _, n := range []int{10_000, 100_000, 1_000_000} {
+		b.Run("n="+strconv.Itoa(n), func(b *testing.B) {
+			skipHuge(b, n)
+			list := benchObjs(n)
+			measure := func(b *testing.B, fill func() any) {
+				var before, after runtime.MemStats
+				var perObject float64
+				for b.Loop() {
+					runtime.GC()
+					runtime.ReadMemStats(&before)
+					keep := fill()
+					runtime.GC()
+					runtime.ReadMemStats(&after)
+					runtime.KeepAlive(keep)
+					perObject = (float64(after.HeapAlloc) - float64(before.HeapAlloc)) / float64(len(list))
+				}
+				b.ReportMetric(perObject, "B/object")
+			}
+			b.Run("impl=controlloop", func(b *testing.B) {
+				measure(b, func() any {
+					ix, _ := indexer.New(indexer.Options[*benchObj]{})
+					for _, o := range list {
+						_ = ix.Add(o)
+					}
+					return ix
+				})
+			})
+			b.Run("impl=clientgo", func(b *testing.B) {
+				measure(b, func() any {
+					ix := clientgoIndexer()
+					for _, o := range list {
+						_ = ix.Add(o)
+					}
+					return ix
+				})
+			})
+		})
 	}
-	b.Run("impl=controlloop", func(b *testing.B) {
-		measure(b, func() any {
-			ix, _ := indexer.New(indexer.Options[*benchObj]{})
-			for _, o := range list {
-				_ = ix.Add(o)
-			}
-			return ix
-		})
-	})
-	b.Run("impl=clientgo", func(b *testing.B) {
-		measure(b, func() any {
-			ix := clientgoIndexer()
-			for _, o := range list {
-				_ = ix.Add(o)
-			}
-			return ix
-		})
-	})
 }
 
 // BenchmarkIndexerUpdateWithReaders measures writer throughput at 10k
@@ -201,7 +210,8 @@ func BenchmarkIndexerUpdateWithReaders(b *testing.B) {
 	}
 	b.Run("impl=controlloop", func(b *testing.B) {
 		run(b, func(o *benchObj) { _ = ours.Update(o) }, func(ns string) {
-			_, _ = ours.ByIndex(indexer.NamespaceIndex, ns)
+			seq, _ := ours.ByIndex(indexer.NamespaceIndex, ns)
+			_ = controlloop.Collect(seq)
 		})
 	})
 	b.Run("impl=clientgo", func(b *testing.B) {

@@ -2,10 +2,11 @@ package clientgo
 
 import (
 	"context"
+	"flag"
 	"strconv"
 	"testing"
 
-	"github.com/controlloop/controlloop/bench"
+	"github.com/controlloop/controlloop/internal/bench"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -35,10 +36,28 @@ func eachInformer(b *testing.B, run func(b *testing.B, newImpl bench.NewInformer
 	}
 }
 
+// huge enables the cases of a million objects, which take minutes and
+// gigabytes: go test -bench 'InitialSync1M|BytesPerObject' -huge.
+var huge = flag.Bool("huge", false, "run the benchmarks' cases of 1M objects")
+
+// skipHuge skips b for n objects of 1M or more unless -huge is set.
+func skipHuge(b *testing.B, n int) {
+	if n >= 1_000_000 && !*huge {
+		b.Skip("1M objects: run with -huge")
+	}
+}
+
 // BenchmarkInformerInitialSync100k lists 100k objects into a new informer
 // and waits until its handler has received them all.
 func BenchmarkInformerInitialSync100k(b *testing.B) {
 	eachInformer(b, func(b *testing.B, newImpl bench.NewInformerImpl) { bench.InitialSync(b, newImpl, 100_000) })
+}
+
+// BenchmarkInformerInitialSync1M is BenchmarkInformerInitialSync100k for
+// 1M objects; it runs only with -huge.
+func BenchmarkInformerInitialSync1M(b *testing.B) {
+	skipHuge(b, 1_000_000)
+	eachInformer(b, func(b *testing.B, newImpl bench.NewInformerImpl) { bench.InitialSync(b, newImpl, 1_000_000) })
 }
 
 // BenchmarkInformerEventThroughput streams Modified events through a synced

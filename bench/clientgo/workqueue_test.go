@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/controlloop/controlloop"
-	"github.com/controlloop/controlloop/bench"
+	"github.com/controlloop/controlloop/internal/bench"
 	"github.com/controlloop/controlloop/metrics"
 	ourwq "github.com/controlloop/controlloop/workqueue"
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,13 +23,17 @@ var queueImpls = []queueImpl{
 	{"controlloop", func(b *testing.B, withMetrics bool) bench.Queue[controlloop.Key] {
 		opts := ourwq.Options[controlloop.Key]{}
 		if withMetrics {
-			m, err := metrics.NewWorkqueueMetrics(prometheus.NewRegistry())
+			m, err := metrics.NewWorkqueueProvider(prometheus.NewRegistry())
 			if err != nil {
 				b.Fatal(err)
 			}
 			opts.Name, opts.Metrics = "bench", m
 		}
-		return bench.Workqueue(ourwq.New(opts))
+		q, err := ourwq.New(opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return bench.Workqueue(q)
 	}},
 	{"clientgo", func(b *testing.B, withMetrics bool) bench.Queue[controlloop.Key] {
 		cfg := workqueue.TypedRateLimitingQueueConfig[controlloop.Key]{}
@@ -78,4 +82,8 @@ func BenchmarkWorkqueueAddAfterDrain(b *testing.B) {
 
 func BenchmarkWorkqueueHotKey(b *testing.B) {
 	eachQueue(b, func(b *testing.B, impl queueImpl) { bench.HotKey(b, impl.new(b, false)) })
+}
+
+func BenchmarkWorkqueueHotKeyMetrics(b *testing.B) {
+	eachQueue(b, func(b *testing.B, impl queueImpl) { bench.HotKey(b, impl.new(b, true)) })
 }

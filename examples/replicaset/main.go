@@ -10,6 +10,7 @@
 //	go run ./examples/replicaset
 //	go run ./examples/replicaset -replicas 5 -workers 4 -v
 //	go run ./examples/replicaset -metrics :9090   # then curl localhost:9090/metrics
+//	go run ./examples/replicaset -metrics :9090 -inspect   # and open localhost:9090/debug/controlloop/
 package main
 
 import (
@@ -22,6 +23,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
+	"time"
 
 	"github.com/controlloop/controlloop/examples/replicaset/controller"
 	"github.com/controlloop/controlloop/memstore"
@@ -47,16 +50,20 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	var flags controller.Flags
 	flags.Register(fs)
 	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics at this address (e.g. :9090) and keep running until interrupted")
+	inspectPage := fs.Bool("inspect", false, "with -metrics, also serve the live inspect page and its JSON at /debug/controlloop/, and keep per-key state")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if err := flags.Check(); err != nil {
 		return err
 	}
+	if *inspectPage && *metricsAddr == "" {
+		return errors.New("-inspect needs -metrics: the page is served next to /metrics")
+	}
 	logger := flags.Logger()
 
 	reg := prometheus.NewRegistry()
-	m, err := metrics.NewControllerMetrics(reg)
+	m, err := metrics.NewControllerProvider(reg)
 	if err != nil {
 		return err
 	}
@@ -70,7 +77,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	trace := controller.NewTracer(out)
 	sys, err := controller.New(controller.Backend{ReplicaSets: rsStore, Pods: podStore}, controller.Options{
-		Workers: flags.Workers, Metrics: m, Logger: logger, Trace: trace,
+		Workers: flags.Workers, Metrics: m, Logger: logger, Trace: trace, Introspect: *inspectPage,
 	})
 	if err != nil {
 		return err
@@ -86,7 +93,14 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return errors.Join(err, <-done)
 	}
 	if *metricsAddr != "" {
-		if err := serveMetrics(ctx, *metricsAddr, reg, out); err != nil {
+		var page http.Handler
+		if *inspectPage {
+			if page, err = sys.Inspector(); err != nil {
+				stopSystem()
+				return errors.Join(err, <-done)
+			}
+		}
+		if err := serveMetrics(ctx, *metricsAddr, reg, page, out); err != nil {
 			stopSystem()
 			return errors.Join(err, <-done)
 		}
@@ -95,15 +109,31 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	return <-done
 }
 
-// serveMetrics serves /metrics until ctx ends (an interrupt).
-func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry, out io.Writer) error {
+// inspectPath is where -inspect serves the page.
+const inspectPath = "/debug/controlloop/"
+
+// newMux serves /metrics from reg and, if page is set, the inspect page
+// at inspectPath.
+func newMux(reg *prometheus.Registry, page http.Handler) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	if page != nil {
+		mux.Handle(inspectPath, http.StripPrefix(strings.TrimSuffix(inspectPath, "/"), page))
+	}
+	return mux
+}
+
+// serveMetrics serves /metrics, and the inspect page if set, until ctx
+// ends (an interrupt).
+func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry, page http.Handler, out io.Writer) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	srv := &http.Server{Handler: mux}
+	srv := &http.Server{Handler: newMux(reg, page), ReadHeaderTimeout: 10 * time.Second}
+	if page != nil {
+		fmt.Fprintf(out, "\nserving the inspect page at http://%s%s\n", ln.Addr(), inspectPath)
+	}
 	fmt.Fprintf(out, "\nserving metrics at http://%s/metrics; interrupt to stop\n", ln.Addr())
 	go func() { <-ctx.Done(); _ = srv.Close() }()
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {

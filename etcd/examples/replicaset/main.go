@@ -5,7 +5,9 @@
 //
 // With no -endpoints it starts an embedded etcd in a temporary directory,
 // plays the example's scenario (create a ReplicaSet, scale up, lose a Pod,
-// scale down), prints the final state and exits 0:
+// scale down), prints the final state and exits 0. The scenario first
+// removes the ReplicaSet nsA/rsA and its Pods if an earlier run on the same
+// etcd and -prefix left them, so it can be played again:
 //
 //	go run ./examples/replicaset                        # from the etcd module
 //	go run ./examples/replicaset -endpoints http://127.0.0.1:2379
@@ -19,11 +21,15 @@
 // that lost leadership cannot create or delete Pods. ReplicaSet writes
 // (status, and the scenario's own edits, which play a user) are not
 // fenced: they are compare-and-swap writes either way. The scenario waits
-// until this replica leads.
+// until this replica leads. The replica's one elector is its manager's:
+// both controllers lead together. A leader election that fails for good
+// (the etcd user may not write the election's keys) ends the program with
+// that error.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -31,6 +37,7 @@ import (
 	"os/signal"
 	"time"
 
+	"github.com/controlloop/controlloop"
 	"github.com/controlloop/controlloop/etcd"
 	"github.com/controlloop/controlloop/etcd/etcdtest"
 	"github.com/controlloop/controlloop/examples/replicaset/controller"
@@ -58,8 +65,15 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	var flags controller.Flags
 	flags.Register(fs)
 	scenario := fs.Bool("scenario", true, "play the scenario and exit; false: run as a replica until interrupted")
+	fs.SetOutput(io.Discard) // errors are returned; -h prints the usage to out
 	if err := fs.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(out)
+			fmt.Fprintln(out, "Usage of replicaset:")
+			fs.PrintDefaults()
+			return nil
+		}
+		return fmt.Errorf("%w (-h for usage)", err)
 	}
 	if err := flags.Check(); err != nil {
 		return err
@@ -90,10 +104,14 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	defer client.Close()
 
-	return runReplica(ctx, client, replicaOptions{
+	r, err := newReplica(client, replicaOptions{
 		Prefix: *prefix, Identity: *identity, TTL: *ttl, Workers: flags.Workers, Logger: logger,
 		Trace: controller.NewTracer(out),
-	}, func(ctx context.Context, r *replica) error {
+	})
+	if err != nil {
+		return err
+	}
+	return runReplica(ctx, r, func(ctx context.Context, r *replica) error {
 		if !*scenario {
 			fmt.Fprintln(out, "running as a replica; interrupt to stop")
 			<-ctx.Done()
@@ -102,6 +120,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		if err := r.waitLeading(ctx); err != nil {
 			return err
 		}
-		return controller.Scenario{Replicas: flags.Replicas, Trace: r.trace}.Run(ctx, r.sys, out)
+		key := controlloop.Key{Namespace: "nsA", Name: "rsA"}
+		if err := r.removeLeftovers(ctx, key, out); err != nil {
+			return err
+		}
+		return controller.Scenario{Key: key, Replicas: flags.Replicas, Trace: r.trace}.Run(ctx, r.sys, out)
 	})
 }

@@ -13,13 +13,13 @@ import (
 // Running, so that ReplicaSets can report ready replicas.
 type NodeAgent struct {
 	Pods      controlloop.Client[*Pod]
-	PodLister informer.Lister[*Pod]
+	PodReader informer.Reader[*Pod]
 	Trace     *Tracer
 }
 
 // Reconcile implements [reconcile.Reconciler].
 func (a *NodeAgent) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
-	pod, err := a.PodLister.Get(req)
+	pod, err := a.PodReader.Get(req)
 	if errors.Is(err, controlloop.ErrNotFound) || err == nil && pod.Phase != Pending {
 		return reconcile.Result{}, nil
 	}

@@ -20,7 +20,7 @@ const OwnerIndex = "owner"
 
 func indexByOwner(p *Pod) ([]string, error) {
 	ref, ok := p.ControllerRef()
-	if !ok || ref.Kind != "ReplicaSet" {
+	if !ok || ref.Kind != controlloop.KindOf[*ReplicaSet]() {
 		return nil, nil
 	}
 	return []string{p.Namespace + "/" + ref.Name}, nil
@@ -34,27 +34,41 @@ func indexByOwner(p *Pod) ([]string, error) {
 // free ones first: a reconcile that acts on a cache which has not yet seen
 // its own earlier creates picks the same names again, and the store refuses
 // the duplicates, so no Pod is ever created twice.
+//
+// Deleting is decided on the store, not on the caches alone: the two
+// caches are filled by separate watches with no order between them, so
+// the Pods' cache can be ahead of the ReplicaSets' (a replica taking over
+// sees the Pods its predecessor made for a ReplicaSet it has not seen yet,
+// or not yet at its latest spec). Before deleting Pods, a reconcile reads
+// the ReplicaSet from the store; if the cache lacks that version, it
+// deletes nothing and waits for the cache's event, which brings the next
+// reconcile.
 type ReplicaSetReconciler struct {
 	ReplicaSets controlloop.Client[*ReplicaSet]
 	Pods        controlloop.Client[*Pod]
-	RSLister    informer.Lister[*ReplicaSet]
-	PodLister   informer.Lister[*Pod]
+	RSReader    informer.Reader[*ReplicaSet]
+	PodReader   informer.Reader[*Pod]
 	Trace       *Tracer
 }
 
 // Reconcile implements [reconcile.Reconciler].
 func (r *ReplicaSetReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
-	pods, err := r.PodLister.ByIndex(OwnerIndex, req.String())
+	owned, err := r.PodReader.ByIndex(OwnerIndex, req.String())
 	if err != nil {
 		return reconcile.Result{}, reconcile.TerminalError(err)
 	}
-	rs, err := r.RSLister.Get(req)
+	pods := controlloop.Collect(owned)
+	rs, err := r.RSReader.Get(req)
 	if errors.Is(err, controlloop.ErrNotFound) {
-		// The ReplicaSet is gone: its Pods go too, as Kubernetes' garbage
-		// collector would see to.
-		if len(pods) > 0 {
-			r.Trace.Printf("reconcile ReplicaSet %s: deleted; removing its %d pods", req, len(pods))
+		if len(pods) == 0 {
+			return reconcile.Result{}, nil
 		}
+		// The ReplicaSet is gone, unless the cache has not seen it yet:
+		// its Pods go too, as Kubernetes' garbage collector would see to.
+		if behind, err := r.cacheBehind(ctx, req, nil); behind || err != nil {
+			return reconcile.Result{}, err
+		}
+		r.Trace.Printf("reconcile ReplicaSet %s: deleted; removing its %d pods", req, len(pods))
 		return reconcile.Result{}, r.deletePods(ctx, pods)
 	}
 	if err := Validate(rs); err != nil {
@@ -77,6 +91,9 @@ func (r *ReplicaSetReconciler) Reconcile(ctx context.Context, req reconcile.Requ
 		r.Trace.Printf("reconcile ReplicaSet %s: want %d, have %d: create %d", req, want, len(pods), want-len(pods))
 		err = r.createPods(ctx, rs, pods, want-len(pods))
 	case len(pods) > want:
+		if behind, err := r.cacheBehind(ctx, req, rs); behind || err != nil {
+			return reconcile.Result{}, err
+		}
 		surplus := pods[want:] // the highest indexes go first
 		r.Trace.Printf("reconcile ReplicaSet %s: want %d, have %d: delete %s", req, want, len(pods), names(surplus))
 		err = r.deletePods(ctx, surplus)
@@ -103,12 +120,10 @@ func (r *ReplicaSetReconciler) createPods(ctx context.Context, rs *ReplicaSet, e
 		n--
 		pod := &Pod{
 			ObjectMeta: controlloop.ObjectMeta{
-				Namespace: rs.Namespace,
-				Name:      rs.Name + "-" + strconv.Itoa(i),
-				Labels:    copyMeta(controlloop.ObjectMeta{Labels: rs.Spec.Template.Labels}).Labels,
-				OwnerReferences: []controlloop.OwnerReference{
-					{Kind: "ReplicaSet", Name: rs.Name, UID: rs.UID, Controller: true},
-				},
+				Namespace:       rs.Namespace,
+				Name:            rs.Name + "-" + strconv.Itoa(i),
+				Labels:          copyMeta(controlloop.ObjectMeta{Labels: rs.Spec.Template.Labels}).Labels,
+				OwnerReferences: []controlloop.OwnerReference{controlloop.OwnerOf(rs, true)},
 			},
 			Image: rs.Spec.Template.Image,
 			Phase: Pending,
@@ -122,6 +137,31 @@ func (r *ReplicaSetReconciler) createPods(ctx context.Context, rs *ReplicaSet, e
 		}
 	}
 	return nil
+}
+
+// cacheBehind reads the ReplicaSet key from the store and reports whether
+// the cache lags behind it: it shows cached (nil: none) but the store holds
+// another version, or none. A delete decided on such a cache could undo
+// what the store's version asks for.
+func (r *ReplicaSetReconciler) cacheBehind(ctx context.Context, key reconcile.Request, cached *ReplicaSet) (bool, error) {
+	stored, err := r.ReplicaSets.Get(ctx, key)
+	switch {
+	case errors.Is(err, controlloop.ErrNotFound):
+		if cached == nil {
+			return false, nil
+		}
+		r.Trace.Printf("reconcile ReplicaSet %s: the cache is behind (the store has deleted it): waiting for it", key)
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("read ReplicaSet %s: %w", key, err)
+	case cached == nil:
+		r.Trace.Printf("reconcile ReplicaSet %s: the cache is behind (it lacks the ReplicaSet): waiting for it", key)
+		return true, nil
+	case stored.ResourceVersion != cached.ResourceVersion:
+		r.Trace.Printf("reconcile ReplicaSet %s: the cache is behind (version %s, the store's %s): waiting for it", key, cached.ResourceVersion, stored.ResourceVersion)
+		return true, nil
+	}
+	return false, nil
 }
 
 func (r *ReplicaSetReconciler) deletePods(ctx context.Context, pods []*Pod) error {

@@ -48,42 +48,51 @@ func (sc Scenario) Run(ctx context.Context, sys *System, out io.Writer) error {
 			Template: PodTemplate{Labels: labels, Image: "nginx:1.27"},
 		},
 	}
-	// Each step acts, and says what the cache must show besides
-	// convergence before the step counts as done, so that a cache that has
-	// not yet seen the change cannot pass for converged.
+	// Each step acts and returns what convergence must include: the
+	// version of the ReplicaSet it wrote, which the controller must have
+	// reconciled (so that a cache that has not yet seen the change cannot
+	// pass for converged), or, for a Pod's delete (which returns no
+	// version), what the cache must show.
 	podKey := controlloop.Key{Namespace: sc.Key.Namespace, Name: sc.Key.Name + "-0"}
 	steps := []struct {
 		say string
-		act func() (seen func() bool, err error)
+		act func() (wrote string, seen func() bool, err error)
 	}{
-		{fmt.Sprintf("create ReplicaSet %s with %d replicas", sc.Key, sc.Replicas), func() (func() bool, error) {
-			_, err := sys.ReplicaSets.Create(ctx, rs)
-			return nil, err
+		{fmt.Sprintf("create ReplicaSet %s with %d replicas", sc.Key, sc.Replicas), func() (string, func() bool, error) {
+			created, err := sys.ReplicaSets.Create(ctx, rs)
+			if err != nil {
+				return "", nil, err
+			}
+			return created.ResourceVersion, nil, nil
 		}},
-		{fmt.Sprintf("scale %s to %d", sc.Key, sc.Replicas+1), func() (func() bool, error) {
-			return sc.scale(ctx, sys, sc.Replicas+1)
+		{fmt.Sprintf("scale %s to %d", sc.Key, sc.Replicas+1), func() (string, func() bool, error) {
+			v, err := sc.scale(ctx, sys, sc.Replicas+1)
+			return v, nil, err
 		}},
-		{fmt.Sprintf("delete Pod %s and watch it be replaced", podKey), func() (func() bool, error) {
+		{fmt.Sprintf("delete Pod %s and watch it be replaced", podKey), func() (string, func() bool, error) {
 			old, err := sys.Pods.Get(ctx, podKey)
 			if err != nil {
-				return nil, err
+				return "", nil, err
 			}
 			replaced := func() bool {
-				p, err := sys.PodLister.Get(podKey)
+				p, err := sys.PodReader.Get(podKey)
 				return err == nil && p.UID != old.UID
 			}
-			return replaced, sys.Pods.Delete(ctx, podKey, controlloop.DeleteOptions{ResourceVersion: old.ResourceVersion})
+			return "", replaced, sys.Pods.Delete(ctx, podKey, controlloop.DeleteOptions{ResourceVersion: old.ResourceVersion})
 		}},
-		{fmt.Sprintf("scale %s down to 1", sc.Key), func() (func() bool, error) { return sc.scale(ctx, sys, 1) }},
+		{fmt.Sprintf("scale %s down to 1", sc.Key), func() (string, func() bool, error) {
+			v, err := sc.scale(ctx, sys, 1)
+			return v, nil, err
+		}},
 	}
 	for i, step := range steps {
 		sc.Trace.Printf("step %d: %s", i+1, step.say)
 		start := time.Now()
-		seen, err := step.act()
+		wrote, seen, err := step.act()
 		if err != nil {
 			return fmt.Errorf("step %d (%s): %w", i+1, step.say, err)
 		}
-		if err := sc.waitConverged(ctx, sys, seen); err != nil {
+		if err := sc.waitConverged(ctx, sys, wrote, seen); err != nil {
 			return fmt.Errorf("step %d (%s): %w", i+1, step.say, err)
 		}
 		sc.Trace.Printf("step %d: converged in %v", i+1, time.Since(start).Round(time.Microsecond))
@@ -91,13 +100,13 @@ func (sc Scenario) Run(ctx context.Context, sys *System, out io.Writer) error {
 	return sc.printState(ctx, sys, out)
 }
 
-// scale sets the replica count, re-reading and retrying on a conflict. The
-// returned function reports whether the cache has seen the new spec.
-func (sc Scenario) scale(ctx context.Context, sys *System, replicas int) (func() bool, error) {
+// scale sets the replica count, re-reading and retrying on a conflict,
+// and returns the version it wrote.
+func (sc Scenario) scale(ctx context.Context, sys *System, replicas int) (string, error) {
 	for {
 		rs, err := sys.ReplicaSets.Get(ctx, sc.Key)
 		if err != nil {
-			return nil, err
+			return "", err
 		}
 		rs = rs.DeepCopy()
 		rs.Spec.Replicas = &replicas
@@ -106,41 +115,40 @@ func (sc Scenario) scale(ctx context.Context, sys *System, replicas int) (func()
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return "", err
 		}
-		return func() bool {
-			cached, err := sys.RSLister.Get(sc.Key)
-			return err == nil && cached.Generation >= updated.Generation
-		}, nil
+		return updated.ResourceVersion, nil
 	}
 }
 
-// waitConverged waits until the cache shows the ReplicaSet converged and
-// exactly its desired Pods, all running (status and reality agree), and
-// seen, if set, holds.
-func (sc Scenario) waitConverged(ctx context.Context, sys *System, seen func() bool) error {
+// waitConverged waits until the ReplicaSet controller has reconciled the
+// version wrote (if set), then until the caches show the ReplicaSet
+// converged and exactly its desired Pods, all running (status and reality
+// agree), and seen, if set, holds. Neither wait polls: the first is
+// woken by the controller's reconciles, the second by the caches'
+// changes.
+func (sc Scenario) waitConverged(ctx context.Context, sys *System, wrote string, seen func() bool) error {
 	ctx, cancel := context.WithTimeout(ctx, sc.Timeout)
 	defer cancel()
-	tick := time.NewTicker(time.Millisecond)
-	defer tick.Stop()
-	for {
-		if (seen == nil || seen()) && converged(sys, sc.Key) {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s did not converge: %w", sc.Key, ctx.Err())
-		case <-tick.C:
+	if wrote != "" {
+		if err := sys.WaitUntilReconciled(ctx, sc.Key, wrote); err != nil {
+			return fmt.Errorf("%s was not reconciled at version %s: %w", sc.Key, wrote, err)
 		}
 	}
+	err := sys.WaitUntil(ctx, func() bool { return (seen == nil || seen()) && converged(sys, sc.Key) })
+	if err != nil {
+		return fmt.Errorf("%s did not converge: %w", sc.Key, err)
+	}
+	return nil
 }
 
 func converged(sys *System, key controlloop.Key) bool {
-	rs, err := sys.RSLister.Get(key)
+	rs, err := sys.RSReader.Get(key)
 	if err != nil || !rs.Converged() {
 		return false
 	}
-	pods, _ := sys.PodLister.ByIndex(OwnerIndex, key.String())
+	owned, _ := sys.PodReader.ByIndex(OwnerIndex, key.String())
+	pods := controlloop.Collect(owned)
 	for _, p := range pods {
 		if p.Phase != Running {
 			return false

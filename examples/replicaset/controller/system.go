@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/controlloop/controlloop/admission"
 	"github.com/controlloop/controlloop/indexer"
 	"github.com/controlloop/controlloop/informer"
+	"github.com/controlloop/controlloop/inspect"
 	"github.com/controlloop/controlloop/reconcile"
 	"github.com/controlloop/controlloop/reflector"
 )
@@ -31,12 +33,19 @@ type Options struct {
 	Workers int
 	// Metrics, if set, receives both controllers' metrics.
 	Metrics reconcile.MetricsProvider
-	// LeaderElector gates both controllers. Defaults to always leading.
+	// LeaderElector is the system's election: the manager campaigns once
+	// and both controllers lead together. Defaults to always leading.
 	LeaderElector reconcile.LeaderElector
 	// Logger receives the library's logs. Defaults to slog.Default().
 	Logger *slog.Logger
 	// Trace, if set, receives the example's readable trace.
 	Trace *Tracer
+	// Introspect keeps per-key state and reasons in both controllers
+	// (reconcile.Options.Introspect), for [System.Inspector].
+	Introspect bool
+	// Tracer, if set, receives a span per reconcile and per write of the
+	// ReplicaSet controller (reconcile.Options.Tracer).
+	Tracer reconcile.Tracer
 }
 
 // System is the whole example, wired: the two informers (sharing one
@@ -47,9 +56,13 @@ type System struct {
 	// validated.
 	ReplicaSets *admission.Client[*ReplicaSet]
 	Pods        controlloop.Client[*Pod]
-	RSLister    informer.Lister[*ReplicaSet]
-	PodLister   informer.Lister[*Pod]
+	RSReader    informer.Reader[*ReplicaSet]
+	PodReader   informer.Reader[*Pod]
 	manager     reconcile.Manager
+	rsInf       *informer.Informer[*ReplicaSet]
+	podInf      *informer.Informer[*Pod]
+	rsCtl       *reconcile.Controller[reconcile.Request]
+	controllers []*reconcile.Controller[reconcile.Request] // for Inspector
 }
 
 // New wires the example over b.
@@ -74,17 +87,28 @@ func New(b Backend, opts Options) (*System, error) {
 	if err != nil {
 		return nil, err
 	}
-	sys := &System{ReplicaSets: rsClient, Pods: b.Pods, RSLister: rsInf.Lister(), PodLister: podInf.Lister()}
+	sys := &System{ReplicaSets: rsClient, Pods: b.Pods, RSReader: rsInf.Reader(), PodReader: podInf.Reader(), rsInf: rsInf, podInf: podInf}
 
 	ctlOpts := func(name string) reconcile.Options[reconcile.Request] {
 		return reconcile.Options[reconcile.Request]{
-			Name: name, Workers: opts.Workers, Metrics: opts.Metrics,
-			LeaderElector: opts.LeaderElector, Logger: opts.Logger,
+			Name: name, Workers: opts.Workers, Metrics: opts.Metrics, Logger: opts.Logger,
+			Introspect: opts.Introspect, Tracer: opts.Tracer,
 		}
 	}
+	// The reconciler writes through TrackWrites: a ReplicaSet is not
+	// reconciled again until the caches show the Pods and the status its
+	// last reconcile wrote (reconcile's "Read your own writes"). With a
+	// Tracer, every write is also a span of the reconcile.
+	rsWrites := controlloop.Client[*ReplicaSet](reconcile.TrackWrites[*ReplicaSet](b.ReplicaSets))
+	podWrites := controlloop.Client[*Pod](reconcile.TrackWrites[*Pod](b.Pods))
+	agentWrites := controlloop.Client[*Pod](b.Pods)
+	if opts.Tracer != nil {
+		rsWrites, podWrites = reconcile.TracedClient(rsWrites, opts.Tracer), reconcile.TracedClient(podWrites, opts.Tracer)
+		agentWrites = reconcile.TracedClient(agentWrites, opts.Tracer)
+	}
 	rsCtl, err := reconcile.New[reconcile.Request](&ReplicaSetReconciler{
-		ReplicaSets: b.ReplicaSets, Pods: b.Pods,
-		RSLister: sys.RSLister, PodLister: sys.PodLister, Trace: opts.Trace,
+		ReplicaSets: rsWrites, Pods: podWrites,
+		RSReader: sys.RSReader, PodReader: sys.PodReader, Trace: opts.Trace,
 	}, ctlOpts("replicaset"))
 	if err != nil {
 		return nil, err
@@ -99,10 +123,11 @@ func New(b Backend, opts Options) (*System, error) {
 	if _, err := reconcile.Watch(rsCtl, rsInf, reconcile.ForObject[*ReplicaSet](), reconcile.ResourceVersionChanged[*ReplicaSet]()); err != nil {
 		return nil, err
 	}
-	if _, err := reconcile.Watch(rsCtl, podInf, reconcile.ForOwner[*Pod]("ReplicaSet", true)); err != nil {
+	if _, err := reconcile.Watch(rsCtl, podInf, reconcile.ForOwner[*Pod, *ReplicaSet](true)); err != nil {
 		return nil, err
 	}
-	agent, err := reconcile.New[reconcile.Request](&NodeAgent{Pods: b.Pods, PodLister: sys.PodLister, Trace: opts.Trace}, ctlOpts("node-agent"))
+	sys.rsCtl = rsCtl
+	agent, err := reconcile.New[reconcile.Request](&NodeAgent{Pods: agentWrites, PodReader: sys.PodReader, Trace: opts.Trace}, ctlOpts("node-agent"))
 	if err != nil {
 		return nil, err
 	}
@@ -114,14 +139,45 @@ func New(b Backend, opts Options) (*System, error) {
 			return nil, err
 		}
 	}
+	sys.manager.LeaderElector = opts.LeaderElector
 	sys.manager.AddCache(&factory)
 	sys.manager.AddController(rsCtl)
 	sys.manager.AddController(agent)
+	sys.controllers = append(sys.controllers, rsCtl, agent)
 	return sys, nil
+}
+
+// Inspector returns the read-only page and JSON over both controllers
+// and both caches (package inspect); with Options.Introspect it shows
+// per-key state too.
+func (s *System) Inspector() (*inspect.Handler, error) {
+	h, err := inspect.New(inspect.Options{})
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range s.controllers {
+		if err := inspect.AddController(h, c); err != nil {
+			return nil, err
+		}
+	}
+	return h, errors.Join(inspect.AddInformer(h, s.rsInf), inspect.AddInformer(h, s.podInf))
 }
 
 // Run runs the informers and controllers until ctx ends.
 func (s *System) Run(ctx context.Context) error { return s.manager.Run(ctx) }
+
+// WaitUntilReconciled waits until the ReplicaSet controller has
+// successfully reconciled key on a cache at version (a ReplicaSet's
+// resource version) or newer: see reconcile.Controller.WaitUntilReconciled.
+func (s *System) WaitUntilReconciled(ctx context.Context, key controlloop.Key, version string) error {
+	return s.rsCtl.WaitUntilReconciled(ctx, key, version)
+}
+
+// WaitUntil waits until cond, which reads the caches, holds: it is checked
+// each time either cache advances (informer.WaitUntil), never on a timer.
+func (s *System) WaitUntil(ctx context.Context, cond func() bool) error {
+	return informer.WaitUntil(ctx, cond, s.rsInf, s.podInf)
+}
 
 func traceEvents(rsInf *informer.Informer[*ReplicaSet], podInf *informer.Informer[*Pod], t *Tracer) error {
 	_, err := rsInf.AddHandler(informer.HandlerFuncs[*ReplicaSet]{

@@ -1,0 +1,100 @@
+package reconcile
+
+import (
+	"time"
+
+	"github.com/controlloop/controlloop/workqueue"
+)
+
+// introspection is what a controller keeps to answer "what is it doing":
+// the reasons of queued requests (with Introspect or a Tracer), the
+// per-key states and the reason counter (with Introspect).
+type introspection[R comparable] struct {
+	reasons *reasons[R]
+	states  *stateTable[R] // nil without Introspect
+	counter ReasonMetrics  // nil unless the metrics count reasons
+}
+
+// setUpIntrospection makes c's introspection as opts ask, and has the
+// queue record times for its snapshots.
+func (c *Controller[R]) setUpIntrospection(opts *Options[R], qopts *workqueue.Options[R]) {
+	if !opts.Introspect && opts.Tracer == nil {
+		return
+	}
+	c.intro = &introspection[R]{reasons: &reasons[R]{first: make(map[R]Reason)}}
+	if opts.Introspect {
+		c.intro.states = newStateTable[R](opts.KeyStates)
+		qopts.Timestamps = true
+		c.intro.counter, _ = c.metrics.(ReasonMetrics)
+	}
+}
+
+// noteReason records why req is about to be added, if c keeps reasons.
+func (c *Controller[R]) noteReason(req R, r Reason) {
+	if c.intro != nil {
+		c.intro.reasons.note(req, r)
+	}
+}
+
+// dropReason forgets req's reason: the request leaves the queue without a
+// reconcile (another shard owns it).
+func (c *Controller[R]) dropReason(req R) {
+	if c.intro != nil {
+		c.intro.reasons.take(req)
+	}
+}
+
+// beginReconcile takes rctx's reason off the side table and counts it.
+func (c *Controller[R]) beginReconcile(rctx *reconcileContext[R]) {
+	if c.intro == nil {
+		return
+	}
+	rctx.why = c.intro.reasons.take(rctx.req)
+	rctx.hasWhy = true
+	if c.intro.counter != nil {
+		c.intro.counter.ReconcileReason(rctx.why.Label())
+	}
+}
+
+// endReconcile records the reconcile's state.
+func (c *Controller[R]) endReconcile(rctx *reconcileContext[R], obs Observation, err error, start time.Time) {
+	if c.intro == nil || c.intro.states == nil {
+		return
+	}
+	s := KeyState[R]{
+		Request:  rctx.req,
+		Reason:   rctx.why,
+		Outcome:  obs.Outcome,
+		Terminal: obs.Terminal,
+		Started:  start,
+		Duration: obs.Duration,
+		Retries:  c.queue.NumRequeues(rctx.req),
+	}
+	if err != nil {
+		s.Error = err.Error()
+	}
+	c.intro.states.record(s, rctx.id)
+}
+
+// Introspecting reports whether the controller keeps per-key states
+// (Options.Introspect).
+func (c *Controller[R]) Introspecting() bool { return c.intro != nil && c.intro.states != nil }
+
+// KeyStates returns the last reconcile of each request the controller
+// remembers, most recent first: up to Options.KeyStates of them, the least
+// recently reconciled dropped first. Without Options.Introspect it returns
+// nil. It copies the table under its lock: O(n), not blocking the queue.
+func (c *Controller[R]) KeyStates() []KeyState[R] {
+	if !c.Introspecting() {
+		return nil
+	}
+	return c.intro.states.all()
+}
+
+// KeyState returns the last reconcile of req, if the controller remembers it.
+func (c *Controller[R]) KeyState(req R) (KeyState[R], bool) {
+	if !c.Introspecting() {
+		return KeyState[R]{}, false
+	}
+	return c.intro.states.get(req)
+}
