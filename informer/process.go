@@ -140,32 +140,35 @@ func distribute[T controlloop.Object](regs []*Registration[T], c change[T], full
 	return full
 }
 
-// newestIn returns the newer of version, the FIFO's progress, and the
-// versions of the objects in batch. The reflector reports its progress
-// after it queues a change, so a batch popped in between holds a change
-// newer than the progress it comes with; since the informer pops every
-// queued key at once and a watch delivers changes in order, the cache has
-// then applied every change up to that one. Without ordered versions it
-// returns version.
+// newestIn returns the newest of the version already applied, version
+// (the FIFO's progress), and the versions of the objects in batch. The
+// reflector reports its progress after it queues a change, so a batch
+// popped in between holds a change newer than the progress it comes with;
+// since the informer pops every queued key at once and a watch delivers
+// changes in order, the cache has then applied every change up to that
+// one. The applied version never goes back: a resync's batch holds cached
+// objects at their old versions, with a progress that may be older than
+// a change already applied. Without ordered versions it returns version.
 func (i *Informer[T]) newestIn(batch []deltafifo.Popped[T], version string) string {
 	if i.versions == nil {
 		return version
 	}
+	newest := i.newer(i.applied.Load().version, version)
 	for _, p := range batch {
-		if len(p.Deltas) == 0 {
-			continue
-		}
-		// A key's deltas are in order: its newest is the last.
-		v := p.Deltas[len(p.Deltas)-1].Object.GetResourceVersion()
-		switch {
-		case v == "":
-		case version == "":
-			version = v
-		default:
-			if n, err := i.versions.CompareVersions(v, version); err == nil && n > 0 {
-				version = v
-			}
+		if len(p.Deltas) > 0 { // a key's deltas are in order: its newest is the last
+			newest = i.newer(newest, p.Deltas[len(p.Deltas)-1].Object.GetResourceVersion())
 		}
 	}
-	return version
+	return newest
+}
+
+// newer returns the newer of two ordered versions; "" is older than any.
+func (i *Informer[T]) newer(a, b string) string {
+	if a == "" {
+		return b
+	}
+	if n, err := i.versions.CompareVersions(b, a); err == nil && n > 0 {
+		return b
+	}
+	return a
 }

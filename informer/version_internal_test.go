@@ -43,4 +43,15 @@ func TestBatchAdvancesToItsNewestChange(t *testing.T) {
 	if v, _ := inf.AppliedVersion(); v != "20" {
 		t.Errorf("after progress 20: AppliedVersion = %q, want 20", v)
 	}
+	// A resync queues cached objects at their old versions; it comes with
+	// a progress older than what was applied. The version stays.
+	resync := []deltafifo.Popped[*vpod]{{Deltas: deltafifo.Deltas[*vpod]{
+		{Type: deltafifo.Sync, Object: &vpod{controlloop.ObjectMeta{Name: "a", ResourceVersion: "12"}}},
+	}}}
+	if err := inf.process(resync, "11"); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := inf.AppliedVersion(); v != "20" {
+		t.Errorf("after a resync batch at 12 with progress 11: AppliedVersion = %q, want 20 (never back)", v)
+	}
 }
