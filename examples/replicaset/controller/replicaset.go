@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/controlloop/controlloop"
 	"github.com/controlloop/controlloop/informer"
@@ -125,8 +126,9 @@ func (r *ReplicaSetReconciler) createPods(ctx context.Context, rs *ReplicaSet, e
 				Labels:          copyMeta(controlloop.ObjectMeta{Labels: rs.Spec.Template.Labels}).Labels,
 				OwnerReferences: []controlloop.OwnerReference{controlloop.OwnerOf(rs, true)},
 			},
-			Image: rs.Spec.Template.Image,
-			Phase: Pending,
+			Image:   rs.Spec.Template.Image,
+			Created: time.Now(),
+			Phase:   Pending,
 		}
 		_, err := r.Pods.Create(ctx, pod)
 		switch {
