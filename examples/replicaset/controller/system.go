@@ -180,6 +180,10 @@ func (s *System) Inspector() (*inspect.Handler, error) {
 // controller of the program to watch (sharing its cache).
 func (s *System) ReplicaSetInformer() *informer.Informer[*ReplicaSet] { return s.rsInf }
 
+// PodInformer returns the informer of Pods, for another controller of the
+// program to watch, or to wait on (informer.WaitUntil).
+func (s *System) PodInformer() *informer.Informer[*Pod] { return s.podInf }
+
 // Run runs the informers and controllers until ctx ends.
 func (s *System) Run(ctx context.Context) error { return s.manager.Run(ctx) }
 
