@@ -1,0 +1,221 @@
+package reconciletest
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"pgregory.net/rapid"
+)
+
+// Property is a property of a system under test, checked by [Check] over
+// random schedules: each schedule builds a fresh World and system with
+// Setup, then takes random steps — the user's Actions, faults drawn from
+// Faults, pauses of virtual time, and waits until steady — checking Always
+// after every step (and after every write through a [Client]) and
+// Invariant whenever the system is steady, and at the end.
+type Property[S any] struct {
+	// Options configure each schedule's World.
+	Options Options
+	// Setup builds the system under test in w: its stores ([NewStore]),
+	// its Managers over the stores' Clients, started with [World.Start];
+	// it returns what the other functions need to reach the system.
+	// Required.
+	Setup func(t *rapid.T, w *World) S
+	// Actions are what users of the system do, by name: create, change
+	// and delete objects (through the stores' embedded memstore, or
+	// through the system's own API). A schedule draws its steps from
+	// them, from the faults and from the kit's own steps. An action may
+	// draw its details from t, with labels, and call t.Skip when it does
+	// not apply. Required: at least one.
+	Actions map[string]func(t *rapid.T, s S)
+	// Invariant, if set, must hold whenever the system is steady: at the
+	// "steady" steps and at the end of each schedule, once the faults
+	// have stopped (see [World.Steady]).
+	Invariant func(s S) error
+	// Always, if set, must hold after every step and after every write
+	// the system makes through a Client. It is called from the writer's
+	// goroutine, concurrently with the system: read the stores (their
+	// embedded memstore), not what the system holds under its locks.
+	Always func(s S) error
+	// Faults is the set of faults the schedules draw from. Defaults to
+	// [DefaultFaults]; [NoFaults] draws none.
+	Faults Faults
+}
+
+// Check checks p on random schedules, as rapid.Check does: each schedule
+// runs in its own testing/synctest bubble, in virtual time. A schedule
+// that breaks an invariant (or whose system does not get steady, or
+// fails to stop) fails t with a report: the steps drawn, the invariant's
+// error, and the latest entries of the World's trace (events the watches
+// delivered, writes, reconciles, faults, the library's warnings).
+//
+// The number of schedules is rapid's: -rapid.checks (100 by default), and
+// their length -rapid.steps (30 by default). To replay a failed schedule,
+// run the test again with the -rapid.seed or -rapid.failfile that rapid
+// prints with the failure (add -rapid.v to see every draw).
+func Check[S any](t *testing.T, p Property[S]) {
+	t.Helper()
+	check(t, t, p)
+}
+
+// check runs p's schedules with rapid reporting to tb, each schedule in a
+// synctest bubble of t: tb may be a recorder, to test that a property
+// fails.
+func check[S any](t *testing.T, tb rapid.TB, p Property[S]) {
+	tb.Helper()
+	if p.Setup == nil || len(p.Actions) == 0 {
+		tb.Fatalf("reconciletest: Check: Property.Setup and Property.Actions are required")
+		return
+	}
+	rapid.Check(tb, func(rt *rapid.T) {
+		bubble(t, func() { runSchedule(rt, p) })
+	})
+}
+
+// bubble runs f in a synctest bubble of t and re-raises its panic (a
+// rapid failure is one) in the caller's goroutine, where rapid catches
+// it. Failures are never reported through t itself.
+func bubble(t *testing.T, f func()) {
+	done := make(chan any, 1)
+	go func() {
+		var p any
+		defer func() {
+			if r := recover(); r != nil { // synctest.Test's own panic: blocked goroutines remain
+				p = r
+			}
+			done <- p
+		}()
+		synctest.Test(t, func(*testing.T) {
+			defer func() { p = recover() }()
+			f()
+		})
+	}()
+	if p := <-done; p != nil {
+		panic(p)
+	}
+}
+
+// schedule is one run of a property: the World and the steps taken.
+type schedule[S any] struct {
+	p     Property[S]
+	w     *World
+	sys   S
+	steps []string
+}
+
+func runSchedule[S any](rt *rapid.T, p Property[S]) {
+	w := New(rt, p.Options)
+	sc := &schedule[S]{p: p, w: w}
+	sc.sys = p.Setup(rt, w)
+	if p.Always != nil {
+		w.mu.Lock()
+		w.always = func() error { return p.Always(sc.sys) }
+		w.mu.Unlock()
+	}
+	defer func() {
+		if err := w.Stop(); err != nil {
+			sc.fail(rt, "the system failed to stop", err)
+		}
+	}()
+	rt.Repeat(sc.actions(rt))
+	if err := w.Steady(); err != nil {
+		sc.fail(rt, "at the end of the schedule", err)
+	}
+	sc.checkInvariant(rt, "at the end of the schedule")
+}
+
+// actions returns the steps a schedule draws from, each wrapped to be
+// recorded, followed by a synctest.Wait, and checked with Always.
+func (sc *schedule[S]) actions(rt *rapid.T) map[string]func(*rapid.T) {
+	set := sc.p.Faults
+	if set == 0 {
+		set = DefaultFaults
+	}
+	steps := map[string]func(*rapid.T){}
+	for name, act := range sc.p.Actions {
+		steps[name] = sc.step(name, func(t *rapid.T) string { act(t, sc.sys); return "" })
+	}
+	sc.w.mu.Lock()
+	stores, electors := sc.w.stores, sc.w.electors
+	sc.w.mu.Unlock()
+	for _, s := range stores {
+		for _, f := range s.faults(set) {
+			steps["fault "+f.name] = sc.step("fault "+f.name, f.apply)
+		}
+	}
+	if set&LeadershipChanges != 0 && electors > 0 {
+		steps["fault loseLeadership"] = sc.step("fault loseLeadership", func(t *rapid.T) string {
+			d := time.Duration(rapid.IntRange(0, 5000).Draw(t, "leaderless ms")) * time.Millisecond
+			sc.w.LoseLeadership(d)
+			return d.String()
+		})
+	}
+	steps["sleep"] = sc.step("sleep", func(t *rapid.T) string {
+		d := time.Duration(rapid.IntRange(1, 2000).Draw(t, "sleep ms")) * time.Millisecond
+		time.Sleep(d)
+		return d.String()
+	})
+	steps["steady"] = sc.step("steady", func(t *rapid.T) string {
+		if err := sc.w.Steady(); err != nil {
+			sc.fail(t, "at a steady step", err)
+		}
+		sc.checkInvariant(t, "at a steady step")
+		return ""
+	})
+	steps[""] = func(t *rapid.T) { sc.checkAlways(t) }
+	return steps
+}
+
+// step wraps a step: it runs, is recorded, and the bubble settles.
+func (sc *schedule[S]) step(name string, f func(t *rapid.T) string) func(*rapid.T) {
+	return func(t *rapid.T) {
+		detail := f(t)
+		line := fmt.Sprintf("%3d. %s", len(sc.steps)+1, name)
+		if detail != "" {
+			line += " " + detail
+		}
+		sc.steps = append(sc.steps, line)
+		sc.w.trace.add("step %s", strings.TrimSpace(line))
+		synctest.Wait()
+	}
+}
+
+func (sc *schedule[S]) checkAlways(t *rapid.T) {
+	sc.w.checkAlways(fmt.Sprintf("after step %d", len(sc.steps)))
+	sc.w.mu.Lock()
+	err := sc.w.violation
+	sc.w.mu.Unlock()
+	if err != nil {
+		sc.fail(t, "Always", err)
+	}
+}
+
+func (sc *schedule[S]) checkInvariant(t *rapid.T, when string) {
+	sc.checkAlways(t)
+	if sc.p.Invariant == nil {
+		return
+	}
+	if err := sc.p.Invariant(sc.sys); err != nil {
+		sc.fail(t, "Invariant "+when, err)
+	}
+}
+
+// fail fails the schedule with its report.
+func (sc *schedule[S]) fail(t *rapid.T, what string, err error) {
+	t.Fatalf("%s", sc.report(what, err))
+}
+
+func (sc *schedule[S]) report(what string, err error) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "reconciletest: %s failed after %d steps, at %v of virtual time:\n  %v\n", what, len(sc.steps), sc.w.Since(), err)
+	fmt.Fprintf(&b, "schedule (the steps drawn):\n")
+	for _, s := range sc.steps {
+		fmt.Fprintf(&b, "  %s\n", s)
+	}
+	fmt.Fprintf(&b, "trace (virtual time since the start; the latest %d entries):\n%s", sc.w.opts.TraceLen, sc.w.trace)
+	fmt.Fprintf(&b, "replay: run this test again with the -rapid.seed or -rapid.failfile that rapid prints with this failure (add -rapid.v to see every draw)\n")
+	return b.String()
+}
