@@ -37,6 +37,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Trace, if set, receives the example's readable trace.
 	Trace *controller.Tracer
+	// Tracer, if set, receives a span per reconcile of the Deployment and
+	// ReplicaSet controllers (reconcile.Options.Tracer).
+	Tracer reconcile.Tracer
 }
 
 // System is the whole example, wired: the Deployment controller and,
@@ -63,7 +66,7 @@ func New(b Backend, opts Options) (*System, error) {
 	manager := &reconcile.Manager{LeaderElector: opts.LeaderElector}
 	rsSys, err := controller.New(b.Backend, controller.Options{
 		Workers: opts.Workers, Metrics: opts.Metrics, Logger: opts.Logger, Trace: opts.Trace,
-		ReadyDelay: opts.ReadyDelay, Manager: manager,
+		ReadyDelay: opts.ReadyDelay, Manager: manager, Tracer: opts.Tracer,
 	})
 	if err != nil {
 		return nil, err
@@ -82,7 +85,7 @@ func New(b Backend, opts Options) (*System, error) {
 		Deployments:      reconcile.TrackWrites[*Deployment](b.Deployments),
 		ReplicaSets:      reconcile.TrackWrites[*controller.ReplicaSet](rsSys.ReplicaSets),
 		DeploymentReader: sys.DeploymentReader, RSReader: rsSys.RSReader, Trace: opts.Trace,
-	}, reconcile.Options[reconcile.Request]{Name: "deployment", Workers: opts.Workers, Metrics: opts.Metrics, Logger: opts.Logger})
+	}, reconcile.Options[reconcile.Request]{Name: "deployment", Workers: opts.Workers, Metrics: opts.Metrics, Logger: opts.Logger, Tracer: opts.Tracer})
 	if err != nil {
 		return nil, err
 	}
