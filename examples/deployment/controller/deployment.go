@@ -170,29 +170,10 @@ func observe(d *Deployment, hash string, owned []*controller.ReplicaSet) Deploym
 	return s
 }
 
-// updateStatus writes status if it differs from what d shows. On a
-// conflict it reads the Deployment again and retries on the fresh copy,
-// unless its spec moved on (the update's event brings a new reconcile).
+// updateStatus writes status if it differs from what d shows
+// (controller.WriteStatus).
 func (r *DeploymentReconciler) updateStatus(ctx context.Context, d *Deployment, status DeploymentStatus) error {
-	const attempts = 5
-	for range attempts {
-		if d.Status == status {
-			return nil
-		}
-		next := d.DeepCopy()
-		next.Status = status
-		_, err := r.Deployments.UpdateStatus(ctx, next)
-		if !errors.Is(err, controlloop.ErrConflict) {
-			return err
-		}
-		if d, err = r.Deployments.Get(ctx, controlloop.KeyOf(d)); err != nil {
-			return err
-		}
-		if d.Generation != status.ObservedGeneration {
-			return nil
-		}
-	}
-	return fmt.Errorf("status of %s: still conflicting after %d attempts: %w", controlloop.KeyOf(d), attempts, controlloop.ErrConflict)
+	return controller.WriteStatus(ctx, r.Deployments, d, status, status.ObservedGeneration, func(d *Deployment) *DeploymentStatus { return &d.Status })
 }
 
 // sameTemplate reports whether a ReplicaSet's template (which carries the

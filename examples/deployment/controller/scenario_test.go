@@ -96,8 +96,8 @@ func TestScenario(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("replicas=%d,maxSurge=%d,maxUnavailable=%d", tc.replicas, tc.surge, tc.unavailable), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				var trace syncBuffer
-				sys := newKitSystem(t, controller.Options{ReadyDelay: time.Second, Trace: rs.NewTracer(&trace)})
+				var trace bytes.Buffer // read once the system has stopped
+				sys := newKitSystem(t, controller.Options{ReadyDelay: time.Second, Trace: rs.NewTracer(rs.SharedOutput(&trace))})
 				var out bytes.Buffer
 				sc := controller.Scenario{Replicas: tc.replicas, Strategy: controller.RollingUpdate{MaxSurge: tc.surge, MaxUnavailable: tc.unavailable}}
 				if err := sc.Run(context.Background(), sys.System, &out); err != nil {
@@ -124,14 +124,17 @@ func TestScenario(t *testing.T) {
 						t.Errorf("%s in %d steps, too few for its bounds", r.title, len(r.steps))
 					}
 				}
-				if n := strings.Count(trace.String(), "create ReplicaSet "); n != 2 {
-					t.Errorf("%d ReplicaSets created, want 2 (the rollback reuses the first):\n%s", n, trace.String())
-				}
 				if !strings.Contains(out.String(), fmt.Sprintf("ReplicaSet nsA/web-%s: revision 3, nginx:1.27, spec.replicas %d, status %d/%d ready", first, tc.replicas, tc.replicas, tc.replicas)) {
 					t.Errorf("final state:\n%s", out.String())
 				}
 				if err := sys.w.Steady(); err != nil {
 					t.Fatal(err)
+				}
+				if err := sys.w.Stop(); err != nil {
+					t.Fatal(err)
+				}
+				if n := strings.Count(trace.String(), "create ReplicaSet "); n != 2 {
+					t.Errorf("%d ReplicaSets created, want 2 (the rollback reuses the first):\n%s", n, trace.String())
 				}
 			})
 		})
