@@ -33,6 +33,11 @@
 // ReplicaSets' controller acts on them in no order; the next step waits
 // until both have happened.
 //
+// The bounds are kept against the controllers' own acts: a Pod that
+// someone else deletes, or that stops running, takes the count below
+// replicas-maxUnavailable until it is replaced, as a node failure does in
+// Kubernetes.
+//
 // Each ReplicaSet carries the revision in which its template was last the
 // Deployment's ([RevisionLabel]). Setting the template back to an earlier
 // one is a rollback: its ReplicaSet, if still kept, becomes current again

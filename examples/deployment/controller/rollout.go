@@ -29,8 +29,8 @@ func (p plan) empty() bool {
 }
 
 // nextStep plans the next step of d's rollout to the template of hash,
-// over owned, d's ReplicaSets as the cache shows them (current is the
-// current template's among them, or nil).
+// over owned, d's ReplicaSets as the cache shows them (the template's own
+// among them, if it exists yet).
 //
 // It moves only while every ReplicaSet is settled: its controller has
 // observed its latest spec and found exactly that many Pods. Then the
@@ -66,20 +66,20 @@ func nextStep(d *Deployment, hash string, owned []*controller.ReplicaSet) plan {
 	slices.SortFunc(olds, func(a, b *controller.ReplicaSet) int { return cmp.Compare(revision(a), revision(b)) })
 
 	replicas, surge, unavailable := d.Spec.Replicas, d.Spec.Strategy.MaxSurge, d.Spec.Strategy.MaxUnavailable
-	total, ready, oldest := 0, 0, 0
+	total, ready, newestOld := 0, 0, 0
 	for _, rs := range owned {
 		total += *rs.Spec.Replicas
 		ready += rs.Status.ReadyReplicas
 	}
 	if len(olds) > 0 {
-		oldest = revision(olds[len(olds)-1]) // the newest old revision
+		newestOld = revision(olds[len(olds)-1])
 	}
 
 	// The current ReplicaSet grows within the surge.
-	want, rev := 0, oldest+1
+	want, rev := 0, newestOld+1
 	if current >= 0 {
 		want = *owned[current].Spec.Replicas
-		rev = max(revision(owned[current]), oldest+1) // a rollback makes it the newest again
+		rev = max(revision(owned[current]), newestOld+1) // a rollback makes it the newest again
 	}
 	if grow := min(replicas-want, replicas+surge-total); grow > 0 {
 		want += grow

@@ -76,27 +76,26 @@ func (sc Scenario) Run(ctx context.Context, sys *System, out io.Writer) error {
 			Template: controller.PodTemplate{Labels: labels, Image: firstImage},
 		},
 	}
-	created, err := sys.Deployments.Create(ctx, d)
-	if err != nil {
-		return err
+	rollouts := []struct {
+		say     string
+		image   string
+		rolling bool // the Deployment has been available: keep maxUnavailable too
+		write   func() (*Deployment, error)
+	}{
+		{fmt.Sprintf("create Deployment %s: %d replicas of %s, maxSurge %d, maxUnavailable %d", sc.Key, sc.Replicas, firstImage, sc.Strategy.MaxSurge, sc.Strategy.MaxUnavailable),
+			firstImage, false, func() (*Deployment, error) { return sys.Deployments.Create(ctx, d) }},
+		{"roll out " + secondImage, secondImage, true, func() (*Deployment, error) { return sc.setImage(ctx, sys, secondImage) }},
+		{"roll back to " + firstImage, firstImage, true, func() (*Deployment, error) { return sc.setImage(ctx, sys, firstImage) }},
 	}
-	fmt.Fprintf(out, "create Deployment %s: %d replicas of %s, maxSurge %d, maxUnavailable %d\n",
-		sc.Key, sc.Replicas, firstImage, sc.Strategy.MaxSurge, sc.Strategy.MaxUnavailable)
-	if err := sc.follow(ctx, sys, out, created, false); err != nil {
-		return err
-	}
-	for _, image := range []string{secondImage, firstImage} {
-		say := "roll out"
-		if image == firstImage {
-			say = "roll back to"
+	for i, r := range rollouts {
+		if i > 0 {
+			fmt.Fprintln(out)
 		}
-		written, err := sc.setImage(ctx, sys, image)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "\n%s %s: ReplicaSet %s-%s\n", say, image, sc.Key.Name, TemplateHash(written.Spec.Template))
-		if err := sc.follow(ctx, sys, out, written, true); err != nil {
-			return err
+		target := d.DeepCopy()
+		target.Spec.Template.Image = r.image
+		fmt.Fprintf(out, "%s: ReplicaSet %s-%s\n", r.say, sc.Key.Name, TemplateHash(target.Spec.Template))
+		if err := sc.follow(ctx, sys, out, target, r.rolling, r.write); err != nil {
+			return fmt.Errorf("%s: %w", r.say, err)
 		}
 	}
 	return sc.printState(ctx, sys, report)
@@ -119,44 +118,60 @@ func (sc Scenario) setImage(ctx context.Context, sys *System, image string) (*De
 	}
 }
 
-// follow prints each step of the rollout of written (a version of the
-// Deployment) as the caches show it, until it is complete: each change of
-// the Pods' counts is a step. With rolling, every step must keep the
-// bounds; without (the first rollout, from no Pods), only the surge.
-// Neither wait polls: they are woken by the caches.
-func (sc Scenario) follow(ctx context.Context, sys *System, out io.Writer, written *Deployment, rolling bool) error {
+// follow makes a rollout to target's template with write, and prints
+// each of its steps as the caches show it, from the Pods before the write
+// until the rollout is complete: each change of the Pods' counts is a
+// step. With rolling, every step must keep the bounds; without (the first
+// rollout, from no Pods), only the surge. The wait does not poll: it is
+// woken by the caches.
+func (sc Scenario) follow(ctx context.Context, sys *System, out io.Writer, target *Deployment, rolling bool, write func() (*Deployment, error)) error {
 	ctx, cancel := context.WithTimeout(ctx, sc.Timeout)
 	defer cancel()
-	if err := sys.WaitUntilReconciled(ctx, sc.Key, written.ResourceVersion); err != nil {
-		return fmt.Errorf("%s was not reconciled at version %s: %w", sc.Key, written.ResourceVersion, err)
-	}
-	hash := TemplateHash(written.Spec.Template)
-	spec := written.Spec
+	hash, spec := TemplateHash(target.Spec.Template), target.Spec
 	var last string
-	var broke error
 	steps := 0
-	done := func() bool {
-		c := countPods(sys, written)
-		if line := c.String(hash); line != last {
-			last = line
-			steps++
-			least := "" // the first rollout starts from no Pods
-			if rolling {
-				least = fmt.Sprintf(" (at least %d)", spec.Replicas-spec.Strategy.MaxUnavailable)
-			}
-			fmt.Fprintf(out, "  step %d: %s | %d pods (at most %d), %d ready%s\n", steps, line,
-				c.total, spec.Replicas+spec.Strategy.MaxSurge, c.ready, least)
-			if err := c.check(spec, rolling); err != nil {
-				broke = fmt.Errorf("%w: step %d: %v", ErrOutOfBounds, steps, err)
-				return true
-			}
+	observe := func() (podCount, error) {
+		c := countPods(sys, target)
+		line := c.String(hash)
+		if line == last {
+			return c, nil
 		}
+		last = line
+		steps++
+		least := ""
+		if rolling {
+			least = fmt.Sprintf(" (at least %d)", spec.Replicas-spec.Strategy.MaxUnavailable)
+		}
+		fmt.Fprintf(out, "  step %d: %s | %d pods (at most %d), %d ready%s\n", steps, line,
+			c.total, spec.Replicas+spec.Strategy.MaxSurge, c.ready, least)
+		if err := c.check(spec, rolling); err != nil {
+			return c, fmt.Errorf("%w: step %d: %v", ErrOutOfBounds, steps, err)
+		}
+		return c, nil
+	}
+	if _, err := observe(); err != nil {
+		return err
+	}
+	written, err := write()
+	if err != nil {
+		return err
+	}
+	var broke error
+	done := func() bool {
+		c, err := observe()
+		if err != nil {
+			broke = err
+			return true
+		}
+		// Complete at the written generation: the controller has
+		// reconciled the write, so the caches cannot pass for done
+		// before it has acted.
 		d, err := sys.DeploymentReader.Get(sc.Key)
 		return err == nil && d.Generation == written.Generation && d.Complete() &&
 			c.total == spec.Replicas && c.ready == spec.Replicas && c.pods[hash] == spec.Replicas
 	}
 	if err := sys.WaitUntil(ctx, done); err != nil {
-		return fmt.Errorf("the rollout of %s did not complete: %w", sc.Key, err)
+		return fmt.Errorf("the rollout did not complete: %w", err)
 	}
 	return broke
 }
@@ -169,9 +184,15 @@ type podCount struct {
 }
 
 // countPods counts the Pods of d, by its selector: every Pod of every one
-// of its ReplicaSets carries the selector's labels.
+// of its ReplicaSets carries the selector's labels. The ReplicaSets of d
+// with no Pods count too, at zero.
 func countPods(sys *System, d *Deployment) podCount {
 	c := podCount{pods: map[string]int{}, running: map[string]int{}}
+	for _, r := range sys.ReplicaSets.RSReader.List(controlloop.Selector{Namespace: d.Namespace, Labels: d.Spec.Selector}) {
+		if ref, ok := r.ControllerRef(); ok && ref.Name == d.Name {
+			c.pods[r.Spec.Template.Labels[HashLabel]] += 0
+		}
+	}
 	for _, p := range sys.ReplicaSets.PodReader.List(controlloop.Selector{Namespace: d.Namespace, Labels: d.Spec.Selector}) {
 		h := p.Labels[HashLabel]
 		c.pods[h]++

@@ -110,8 +110,8 @@ func TestScenario(t *testing.T) {
 				all := func(hash string) string { return fmt.Sprintf("%s: %d pods, %d ready", hash, tc.replicas, tc.replicas) }
 				for i, want := range []struct{ from, to string }{
 					{"", "new " + all(first)},
-					{"old " + all(first) + ", new " + second, "new " + all(second)},
-					{"old " + all(second) + ", new " + first, "new " + all(first)},
+					{"old " + all(first) + ", new " + second, "old " + first + ": 0 pods, 0 ready, new " + all(second)},
+					{"old " + all(second) + ", new " + first, "old " + second + ": 0 pods, 0 ready, new " + all(first)},
 				} {
 					r := rollouts[i]
 					if !strings.HasPrefix(r.steps[0], want.from) || r.steps[len(r.steps)-1] != want.to {

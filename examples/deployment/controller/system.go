@@ -55,7 +55,6 @@ type System struct {
 	ReplicaSets *controller.System
 	manager     *reconcile.Manager
 	dInf        *informer.Informer[*Deployment]
-	dCtl        *reconcile.Controller[reconcile.Request]
 }
 
 // New wires the example over b.
@@ -98,7 +97,6 @@ func New(b Backend, opts Options) (*System, error) {
 	if _, err := reconcile.Watch(dCtl, rsSys.ReplicaSetInformer(), reconcile.ForOwner[*controller.ReplicaSet, *Deployment](true)); err != nil {
 		return nil, err
 	}
-	sys.dCtl = dCtl
 	manager.AddCache(&factory)
 	manager.AddController(dCtl)
 	return sys, nil
@@ -110,13 +108,6 @@ func (s *System) Run(ctx context.Context) error { return s.manager.Run(ctx) }
 // Manager returns the manager that runs the system, for a test kit that
 // runs it itself. Run it, or call [System.Run], once.
 func (s *System) Manager() *reconcile.Manager { return s.manager }
-
-// WaitUntilReconciled waits until the Deployment controller has
-// successfully reconciled key on a cache at version (a Deployment's
-// resource version) or newer.
-func (s *System) WaitUntilReconciled(ctx context.Context, key controlloop.Key, version string) error {
-	return s.dCtl.WaitUntilReconciled(ctx, key, version)
-}
 
 // WaitUntil waits until cond, which reads the caches, holds: it is
 // checked each time one of the three caches advances, never on a timer.
