@@ -190,10 +190,18 @@ func caches(rs []reconcile.Runnable) []namedCache {
 func describeItem(controller string, it workqueue.ItemInfo[string]) string {
 	s := fmt.Sprintf("controller %s: %s %s", controller, it.Item, it.State)
 	if it.State == workqueue.Waiting && !it.ReadyAt.IsZero() {
-		s += fmt.Sprintf(" (due in %v)", time.Until(it.ReadyAt).Round(time.Millisecond))
+		s += fmt.Sprintf(" (due in %v)", roughly(time.Until(it.ReadyAt)))
 	}
 	if it.Requeues > 0 {
 		s += fmt.Sprintf(" after %d retries", it.Requeues)
 	}
 	return s
+}
+
+// roughly rounds d for people: to 100ms from a second on, else to 1ms.
+func roughly(d time.Duration) time.Duration {
+	if d >= time.Second {
+		return d.Round(100 * time.Millisecond)
+	}
+	return d.Round(time.Millisecond)
 }
