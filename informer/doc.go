@@ -39,6 +39,8 @@
 // the handlers due for a resync and those registered with
 // [HandlerOptions.ResyncOnRelist], which get every listed object, as a
 // controller that wants to look at everything again after a relist needs.
+// A handler that is also a [RelistHandler] is told which is which: a relist's
+// unchanged objects come to its OnRelist, resyncs to its OnUpdate.
 //
 // # Consistency
 //

@@ -20,6 +20,17 @@ type Handler[T any] interface {
 	OnDelete(obj T, finalStateUnknown bool)
 }
 
+// A RelistHandler is a [Handler] that is told which unchanged objects a
+// relist found. For such an object (delivered to a handler registered with
+// HandlerOptions.ResyncOnRelist) the informer calls OnRelist(obj) instead
+// of OnUpdate(obj, obj), so that the handler can tell a relist from a
+// resync, which still comes as OnUpdate. A relist that found an object
+// changed delivers OnUpdate(old, new), as a watch event would.
+type RelistHandler[T any] interface {
+	Handler[T]
+	OnRelist(obj T)
+}
+
 // HandlerFuncs adapts functions to a [Handler]; a nil function ignores its
 // notifications.
 type HandlerFuncs[T any] struct {

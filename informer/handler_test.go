@@ -458,9 +458,10 @@ func TestResyncOnRelist(t *testing.T) {
 		_, _ = s.Create(ctx, pod("ns", "a"))
 		_, _ = s.Create(ctx, pod("ns", "b"))
 		inf := newInformer(t, s, informer.Options[*Pod]{})
-		plain, relisting := &recorder{}, &recorder{}
+		plain, relisting, aware := &recorder{}, &recorder{}, &relistRecorder{}
 		_, _ = inf.AddHandler(plain, informer.HandlerOptions{})
 		_, _ = inf.AddHandler(relisting, informer.HandlerOptions{ResyncOnRelist: true})
+		_, _ = inf.AddHandler(aware, informer.HandlerOptions{ResyncOnRelist: true, ResyncPeriod: time.Hour})
 		// Another handler's periodic resyncs must not reach relisting.
 		_, _ = inf.AddHandler(&recorder{}, informer.HandlerOptions{ResyncPeriod: time.Second})
 		stop := start(inf)
@@ -483,10 +484,7 @@ func TestResyncOnRelist(t *testing.T) {
 		if diff := cmp.Diff(initial, got[:min(3, len(got))]); diff != "" {
 			t.Errorf("handler with ResyncOnRelist, before the relist (-want +got):\n%s", diff)
 		}
-		resynced := map[string]event{}
-		for _, e := range got[min(3, len(got)):] {
-			resynced[e.Key] = e
-		}
+		resynced := eventsByKey(got[min(3, len(got)):])
 		want := map[string]event{
 			"ns/a": {Kind: "update", Key: "ns/a", RV: "1", OldRV: "1"},
 			"ns/b": {Kind: "update", Key: "ns/b", RV: "2", OldRV: "2"},
@@ -495,7 +493,44 @@ func TestResyncOnRelist(t *testing.T) {
 		if diff := cmp.Diff(want, resynced); diff != "" || len(got) != 6 {
 			t.Errorf("handler with ResyncOnRelist, after the relist: %d events (want 6) (-want +got):\n%s", len(got), diff)
 		}
+		// A RelistHandler is told a relist from a resync: OnRelist for
+		// what the relist found unchanged, OnUpdate for its resyncs.
+		for k, e := range want {
+			e.Kind = "relist"
+			want[k] = e
+		}
+		if diff := cmp.Diff(want, eventsByKey(from(aware.all(), 3))); diff != "" {
+			t.Errorf("RelistHandler, after the relist (-want +got):\n%s", diff)
+		}
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		for k, e := range want {
+			e.Kind = "update"
+			want[k] = e
+		}
+		if diff := cmp.Diff(want, eventsByKey(from(aware.all(), 6))); diff != "" {
+			t.Errorf("RelistHandler, after its resync (-want +got):\n%s", diff)
+		}
 	})
+}
+
+// eventsByKey returns the last of events for each key.
+func eventsByKey(events []event) map[string]event {
+	m := map[string]event{}
+	for _, e := range events {
+		m[e.Key] = e
+	}
+	return m
+}
+
+// from returns events[n:], or nothing if there are not that many.
+func from(events []event, n int) []event { return events[min(n, len(events)):] }
+
+// relistRecorder is a recorder that is an [informer.RelistHandler].
+type relistRecorder struct{ recorder }
+
+func (r *relistRecorder) OnRelist(obj *Pod) {
+	r.record(event{Kind: "relist", Key: controlloop.KeyOf(obj).String(), RV: obj.ResourceVersion, OldRV: obj.ResourceVersion})
 }
 
 // TestHandlerAddedDuringBatchGetsEachChangeOnce (issue 14): while the

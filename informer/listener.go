@@ -22,7 +22,7 @@ const (
 type notification[T any] struct {
 	kind     notificationKind
 	old, obj T    // update: old and new; otherwise obj
-	flag     bool // add: in initial list; delete: final state unknown
+	flag     bool // add: in initial list; update: an unchanged object a relist found; delete: final state unknown
 }
 
 // Registration is a handler's place in an informer, returned by
@@ -191,6 +191,10 @@ func (r *Registration[T]) deliver(n notification[T]) {
 	case addNotification:
 		r.handler.OnAdd(n.obj, n.flag)
 	case updateNotification:
+		if rh, ok := r.handler.(RelistHandler[T]); ok && n.flag {
+			rh.OnRelist(n.obj)
+			return
+		}
 		r.handler.OnUpdate(n.old, n.obj)
 	case deleteNotification:
 		r.handler.OnDelete(n.obj, n.flag)

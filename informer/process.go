@@ -119,10 +119,12 @@ func (i *Informer[T]) write(tx *indexer.Txn[T], d deltafifo.Delta[T], inInitialL
 	if !existed {
 		return change[T]{n: notification[T]{kind: addNotification, obj: d.Object, flag: inInitialList}}, true
 	}
+	resync := old.GetResourceVersion() == d.Object.GetResourceVersion()
+	relist := d.Type == deltafifo.Replaced
 	return change[T]{
-		n:      notification[T]{kind: updateNotification, old: old, obj: d.Object},
-		resync: old.GetResourceVersion() == d.Object.GetResourceVersion(),
-		relist: d.Type == deltafifo.Replaced,
+		n:      notification[T]{kind: updateNotification, old: old, obj: d.Object, flag: resync && relist},
+		resync: resync,
+		relist: relist,
 	}, true
 }
 

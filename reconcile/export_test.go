@@ -10,7 +10,7 @@ import (
 // NewBinding returns the informer handler that Watch registers, for tests
 // that deliver notifications an informer sends only in some conditions
 // (resyncs).
-func NewBinding[T controlloop.Object, R comparable](c *Controller[R], m Mapper[T, R], preds ...Predicate[T]) informer.Handler[T] {
+func NewBinding[T controlloop.Object, R comparable](c *Controller[R], m Mapper[T, R], preds ...Predicate[T]) informer.RelistHandler[T] {
 	return newBinding(c, m, preds)
 }
 

@@ -132,6 +132,7 @@ type notification[T controlloop.Object] struct {
 	old, obj T // old only for updates
 	initial  bool
 	unknown  bool // a delete a relist inferred: final state unknown
+	relist   bool // an update: an unchanged object a relist found
 }
 
 type notificationKind uint8
@@ -174,6 +175,12 @@ func (b *binding[T, R]) OnAdd(obj T, inInitialList bool) {
 
 func (b *binding[T, R]) OnUpdate(old, new T) {
 	b.deliver(notification[T]{kind: updated, old: old, obj: new})
+}
+
+// OnRelist is an unchanged object a relist found: an update, as a resync's,
+// whose reason says relist.
+func (b *binding[T, R]) OnRelist(obj T) {
+	b.deliver(notification[T]{kind: updated, old: obj, obj: obj, relist: true})
 }
 
 func (b *binding[T, R]) OnDelete(obj T, finalStateUnknown bool) {

@@ -16,6 +16,7 @@ import (
 	"github.com/controlloop/controlloop/memstore"
 	"github.com/controlloop/controlloop/reconcile"
 	"github.com/controlloop/controlloop/reflector"
+	"github.com/controlloop/controlloop/workqueue"
 )
 
 func pod(name, rv string) *Pod {
@@ -57,6 +58,7 @@ func TestReasons(t *testing.T) {
 		self.OnUpdate(pod("listed", "1"), pod("listed", "1")) // merged: the first trigger stays
 		self.OnUpdate(pod("resynced", "1"), pod("resynced", "1"))
 		self.OnUpdate(pod("changed", "1"), pod("changed", "2"))
+		self.OnRelist(pod("relisted", "1"))
 		self.OnDelete(pod("gone", "1"), true)
 		self.OnDelete(pod("deleted", "1"), false)
 		owner.OnAdd(ownedPod("p", "rs1", true), false)
@@ -72,7 +74,7 @@ func TestReasons(t *testing.T) {
 
 		want := map[string][]string{
 			"listed": {"initial_list"}, "resynced": {"resync"}, "changed": {"update"},
-			"gone": {"relist"}, "deleted": {"delete"}, "rs1": {"add"},
+			"relisted": {"relist"}, "gone": {"relist"}, "deleted": {"delete"}, "rs1": {"add"},
 			"direct": {"direct"}, "fails": {"direct", "retry"}, "later": {"direct", "requeue_after"},
 		}
 		if diff := cmp.Diff(want, seen); diff != "" {
@@ -93,6 +95,58 @@ func TestReasons(t *testing.T) {
 		}
 		if !logs.contains(`request=ns/changed`) || !logs.contains(`reason="event update from  via object"`) {
 			t.Errorf("the reconcile logger names no reason:\n%s", logs)
+		}
+	})
+}
+
+// TestRelistReason: an object a relist finds unchanged is reconciled with
+// the reason relist, one the informer re-delivers on its sync period with
+// resync, and the reasons counter counts each.
+func TestRelistReason(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		store, err := memstore.New[*Pod](memstore.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.Create(ctx, pod("p", "")); err != nil {
+			t.Fatal(err)
+		}
+		inf, err := informer.New[*Pod](store, informer.Options[*Pod]{Logger: quiet, Reflector: reflector.Options{Logger: quiet}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mu sync.Mutex
+		var seen []string
+		c, err := reconcile.New(reconcile.Func[reconcile.Request](func(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
+			r, _ := reconcile.ReasonOf(ctx)
+			mu.Lock()
+			seen = append(seen, r.Label())
+			mu.Unlock()
+			return reconcile.Result{}, nil
+		}), reconcile.Options[reconcile.Request]{Name: "relist", Introspect: true, Logger: quiet, SyncPeriod: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := reconcile.Watch(c, inf, reconcile.ForObject[*Pod]()); err != nil {
+			t.Fatal(err)
+		}
+		m := new(reconcile.Manager)
+		m.AddCache(inf)
+		m.AddController(c)
+		stop := run(m)
+		time.Sleep(time.Second)
+		store.FailWatches(nil) // expired: the informer lists again
+		time.Sleep(time.Minute)
+		time.Sleep(time.Hour) // past the binding's sync period, drawn from [54m, 1h]
+		synctest.Wait()
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if want := []string{"initial_list", "relist", "resync"}; !cmp.Equal(want, seen) {
+			t.Errorf("reasons of p's reconciles: %v, want %v", seen, want)
 		}
 	})
 }
@@ -300,4 +354,43 @@ func TestIntrospectionRace(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestPending: Pending reports what the queue holds, each request spelt
+// with fmt.Sprint, with or without Introspect: a request waiting for its
+// RequeueAfter, with its due time, and one being reconciled.
+func TestPending(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hold := make(chan struct{})
+		c, err := reconcile.New(reconcile.Func[reconcile.Request](func(_ context.Context, req reconcile.Request) (reconcile.Result, error) {
+			if req.Name == "busy" {
+				<-hold
+			}
+			return reconcile.Result{RequeueAfter: time.Minute}, nil
+		}), reconcile.Options[reconcile.Request]{Name: "pending", Logger: quiet, Workers: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- c.Run(ctx) }()
+		c.Queue().Add(reconcile.Request{Namespace: "ns", Name: "later"})
+		c.Queue().Add(reconcile.Request{Namespace: "ns", Name: "busy"})
+		synctest.Wait()
+		got := map[string]workqueue.ItemState{}
+		for _, it := range c.Pending() {
+			got[it.Item] = it.State
+			if it.Item == "ns/later" && !it.ReadyAt.Equal(time.Now().Add(time.Minute)) {
+				t.Errorf("ns/later is due at %v, want a minute from now", it.ReadyAt)
+			}
+		}
+		if len(got) != 2 || got["ns/later"] != workqueue.Waiting || got["ns/busy"] != workqueue.Processing {
+			t.Errorf("Pending() = %v, want ns/later waiting and ns/busy processing", got)
+		}
+		close(hold)
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
 }

@@ -45,11 +45,10 @@ type Reason struct {
 	Trigger Trigger
 	// For TriggerEvent: the informer's name ([informer.Informer.Name]),
 	// the event ("add", "update" or "delete"), where it came from ("" for
-	// a watch event, "initial_list", "resync", or "relist": a delete a
-	// relist inferred), and the mapping ("object": the object's own key,
-	// "owner": an owner reference of the object, "mapped": any other).
-	// The informer does not tell a resync from a relist that found an
-	// object unchanged: both are "resync".
+	// a watch event, "initial_list", "resync", or "relist": an unchanged
+	// object a relist found, or a delete a relist inferred), and the
+	// mapping ("object": the object's own key, "owner": an owner reference
+	// of the object, "mapped": any other).
 	Informer, Event, Origin, Mapping string
 }
 
@@ -166,7 +165,10 @@ func (b *binding[T, R]) noteReasons(n notification[T], obj T, reqs []R, resync b
 		}
 	case updated:
 		r.Event = "update"
-		if resync {
+		switch {
+		case n.relist:
+			r.Origin = "relist"
+		case resync:
 			r.Origin = "resync"
 		}
 	case deleted:

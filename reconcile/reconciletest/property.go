@@ -46,11 +46,12 @@ type Property[S any] struct {
 }
 
 // Check checks p on random schedules, as rapid.Check does: each schedule
-// runs in its own testing/synctest bubble, in virtual time. A schedule
-// that breaks an invariant (or whose system does not get steady, or
-// fails to stop) fails t with a report: the steps drawn, the invariant's
-// error, and the latest entries of the World's trace (events the watches
-// delivered, writes, reconciles, faults, the library's warnings).
+// runs in its own testing/synctest bubble (rapid.SyncTest), in virtual
+// time. A schedule that breaks an invariant (or whose system does not get
+// steady, or fails to stop) fails t with a report: the steps drawn, the
+// invariant's error, and the latest entries of the World's trace (events
+// the watches delivered, writes, reconciles, faults, the library's
+// warnings).
 //
 // The number of schedules is rapid's: -rapid.checks (100 by default), and
 // their length -rapid.steps (30 by default). To replay a failed schedule,
@@ -58,44 +59,21 @@ type Property[S any] struct {
 // prints with the failure (add -rapid.v to see every draw).
 func Check[S any](t *testing.T, p Property[S]) {
 	t.Helper()
-	check(t, t, p)
-}
-
-// check runs p's schedules with rapid reporting to tb, each schedule in a
-// synctest bubble of t: tb may be a recorder, to test that a property
-// fails.
-func check[S any](t *testing.T, tb rapid.TB, p Property[S]) {
-	tb.Helper()
-	if p.Setup == nil || len(p.Actions) == 0 {
-		tb.Fatalf("reconciletest: Check: Property.Setup and Property.Actions are required")
+	if !p.valid(t) {
 		return
 	}
-	rapid.Check(tb, func(rt *rapid.T) {
-		bubble(t, func() { runSchedule(rt, p) })
+	rapid.Check(t, func(rt *rapid.T) {
+		rapid.SyncTest(rt, func(rt *rapid.T) { runSchedule(rt, p) })
 	})
 }
 
-// bubble runs f in a synctest bubble of t and re-raises its panic (a
-// rapid failure is one) in the caller's goroutine, where rapid catches
-// it. Failures are never reported through t itself.
-func bubble(t *testing.T, f func()) {
-	done := make(chan any, 1)
-	go func() {
-		var p any
-		defer func() {
-			if r := recover(); r != nil { // synctest.Test's own panic: blocked goroutines remain
-				p = r
-			}
-			done <- p
-		}()
-		synctest.Test(t, func(*testing.T) {
-			defer func() { p = recover() }()
-			f()
-		})
-	}()
-	if p := <-done; p != nil {
-		panic(p)
+// valid reports whether p can be checked, failing tb if not.
+func (p *Property[S]) valid(tb rapid.TB) bool {
+	if p.Setup == nil || len(p.Actions) == 0 {
+		tb.Fatalf("reconciletest: Check: Property.Setup and Property.Actions are required")
+		return false
 	}
+	return true
 }
 
 // schedule is one run of a property: the World and the steps taken.
@@ -138,20 +116,33 @@ func (sc *schedule[S]) actions(rt *rapid.T) map[string]func(*rapid.T) {
 	for name, act := range sc.p.Actions {
 		steps[name] = sc.step(name, func(t *rapid.T) string { act(t, sc.sys); return "" })
 	}
+	var faults []fault
 	sc.w.mu.Lock()
 	stores, electors := sc.w.stores, sc.w.electors
 	sc.w.mu.Unlock()
 	for _, s := range stores {
-		for _, f := range s.faults(set) {
-			steps["fault "+f.name] = sc.step("fault "+f.name, f.apply)
-		}
+		faults = append(faults, s.faults(set)...)
 	}
 	if set&LeadershipChanges != 0 && electors > 0 {
-		steps["fault loseLeadership"] = sc.step("fault loseLeadership", func(t *rapid.T) string {
+		faults = append(faults, fault{name: "loseLeadership", apply: func(t *rapid.T) string {
 			d := time.Duration(rapid.IntRange(0, 5000).Draw(t, "leaderless ms")) * time.Millisecond
 			sc.w.LoseLeadership(d)
 			return d.String()
-		})
+		}})
+	}
+	if len(faults) > 0 {
+		// One step for all faults, so that they do not crowd out the
+		// user's actions.
+		byName := map[string]fault{}
+		names := make([]string, len(faults))
+		for i, f := range faults {
+			byName[f.name], names[i] = f, f.name
+		}
+		pick := rapid.SampledFrom(names)
+		steps["fault"] = func(t *rapid.T) {
+			f := byName[pick.Draw(t, "fault")]
+			sc.step("fault "+f.name, f.apply)(t)
+		}
 	}
 	steps["sleep"] = sc.step("sleep", func(t *rapid.T) string {
 		d := time.Duration(rapid.IntRange(1, 2000).Draw(t, "sleep ms")) * time.Millisecond
@@ -169,16 +160,17 @@ func (sc *schedule[S]) actions(rt *rapid.T) map[string]func(*rapid.T) {
 	return steps
 }
 
-// step wraps a step: it runs, is recorded, and the bubble settles.
+// step wraps a step: it is recorded, runs, and the bubble settles.
 func (sc *schedule[S]) step(name string, f func(t *rapid.T) string) func(*rapid.T) {
 	return func(t *rapid.T) {
-		detail := f(t)
-		line := fmt.Sprintf("%3d. %s", len(sc.steps)+1, name)
-		if detail != "" {
-			line += " " + detail
-		}
+		n := len(sc.steps) + 1
+		sc.w.trace.add("step %d: %s", n, name)
+		line := fmt.Sprintf("%3d. %s", n, name)
 		sc.steps = append(sc.steps, line)
-		sc.w.trace.add("step %s", strings.TrimSpace(line))
+		if detail := f(t); detail != "" {
+			sc.steps[n-1] += " " + detail
+			sc.w.trace.add("step %d: %s %s", n, name, detail)
+		}
 		synctest.Wait()
 	}
 }
@@ -203,14 +195,16 @@ func (sc *schedule[S]) checkInvariant(t *rapid.T, when string) {
 	}
 }
 
-// fail fails the schedule with its report.
+// fail fails the schedule with its report. The whole report is in the
+// failure's message, so that rapid shows it even when it cannot replay
+// the schedule to the same failure (a race the faults only made likely).
 func (sc *schedule[S]) fail(t *rapid.T, what string, err error) {
-	t.Fatalf("%s", sc.report(what, err))
+	t.Fatalf("reconciletest: %s failed after %d steps, at %v of virtual time: %v\n%s", what, len(sc.steps), sc.w.Since(), err, sc.report())
 }
 
-func (sc *schedule[S]) report(what string, err error) string {
+// report spells the schedule's steps and the World's trace.
+func (sc *schedule[S]) report() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "reconciletest: %s failed after %d steps, at %v of virtual time:\n  %v\n", what, len(sc.steps), sc.w.Since(), err)
 	fmt.Fprintf(&b, "schedule (the steps drawn):\n")
 	for _, s := range sc.steps {
 		fmt.Fprintf(&b, "  %s\n", s)

@@ -13,11 +13,15 @@ import (
 	"github.com/controlloop/controlloop/workqueue"
 )
 
-// pollEvery is how long, in virtual time, Steady waits at most before it
-// looks again while a request is queued or in a reconcile (a reconciler
-// that sleeps, a controller that does not lead) or a cache is behind:
-// activity it has no channel to wait on.
-const pollEvery = time.Second
+// While a request is queued or in a reconcile (a reconciler that sleeps,
+// a controller waiting for its caches to sync) or a cache is behind,
+// Steady has nothing to wait on that tells it when that ends: it looks
+// again after firstPoll of virtual time, then after twice as long each
+// time nothing changed, up to maxPoll.
+const (
+	firstPoll = time.Millisecond
+	maxPoll   = time.Second
+)
 
 // Steady ends every fault in force ([World.Heal]), then lets the system
 // run, in virtual time, until it is steady: no request queued, waiting (a
@@ -29,8 +33,8 @@ const pollEvery = time.Second
 //
 // Steady moves virtual time only as far as it must: to the next waiting
 // request, to a cache's next advance (the end of a reflector's backoff),
-// or by at most a second while something runs that it cannot see the end
-// of. So it returns at once in real time, whatever the delays.
+// or, while something runs whose end it cannot see, by a millisecond,
+// then by twice as long each time, up to a second. So it returns at once in real time, whatever the delays.
 //
 // A system that does not get steady within Options.SteadyTimeout of
 // virtual time (a RequeueAfter loop, a request that keeps failing, a cache
@@ -39,6 +43,7 @@ const pollEvery = time.Second
 func (w *World) Steady() error {
 	w.Heal()
 	deadline := time.Now().Add(w.opts.SteadyTimeout)
+	poll := firstPoll
 	for {
 		synctest.Wait()
 		s := w.survey()
@@ -53,15 +58,20 @@ func (w *World) Steady() error {
 		if !s.nextReady.IsZero() && s.nextReady.Before(wake) {
 			wake = s.nextReady
 		}
+		polling := false
 		if s.running > 0 || len(s.behind) > 0 {
-			if poll := now.Add(pollEvery); poll.Before(wake) {
-				wake = poll
+			if at := now.Add(poll); at.Before(wake) {
+				wake, polling = at, true
 			}
 		}
 		for _, st := range s.lagging {
 			st.requestProgress() // a cache whose selector skips the latest changes needs a bookmark
 		}
-		s.waitUntil(wake)
+		if s.waitUntil(wake) && polling {
+			poll = min(2*poll, maxPoll) // nothing it can see moved: look less often
+		} else {
+			poll = firstPoll
+		}
 	}
 }
 
@@ -82,15 +92,17 @@ func (s *survey) String() string {
 	return strings.Join(parts, "; ")
 }
 
-// waitUntil waits until wake, or until a behind cache advances.
-func (s *survey) waitUntil(wake time.Time) {
+// waitUntil waits until wake, or until a behind cache advances; it
+// reports whether it waited until wake.
+func (s *survey) waitUntil(wake time.Time) (timedOut bool) {
 	t := time.NewTimer(time.Until(wake))
 	defer t.Stop()
 	cases := []reflect.SelectCase{{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(t.C)}}
 	for _, ch := range s.advanced {
 		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ch)})
 	}
-	reflect.Select(cases)
+	chosen, _, _ := reflect.Select(cases)
+	return chosen == 0
 }
 
 // pendingController is a controller whose queue the World can read:
@@ -178,10 +190,18 @@ func caches(rs []reconcile.Runnable) []namedCache {
 func describeItem(controller string, it workqueue.ItemInfo[string]) string {
 	s := fmt.Sprintf("controller %s: %s %s", controller, it.Item, it.State)
 	if it.State == workqueue.Waiting && !it.ReadyAt.IsZero() {
-		s += fmt.Sprintf(" (due in %v)", time.Until(it.ReadyAt).Round(time.Millisecond))
+		s += fmt.Sprintf(" (due in %v)", roughly(time.Until(it.ReadyAt)))
 	}
 	if it.Requeues > 0 {
 		s += fmt.Sprintf(" after %d retries", it.Requeues)
 	}
 	return s
+}
+
+// roughly rounds d for people: to 100ms from a second on, else to 1ms.
+func roughly(d time.Duration) time.Duration {
+	if d >= time.Second {
+		return d.Round(100 * time.Millisecond)
+	}
+	return d.Round(time.Millisecond)
 }

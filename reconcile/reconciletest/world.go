@@ -64,9 +64,11 @@ func New(t TB, opts Options) *World {
 	t.Helper()
 	if err := opts.validate(); err != nil {
 		t.Fatalf("%v", err)
+		return nil
 	}
 	if !inBubble() {
 		t.Fatalf("reconciletest: New: not in a testing/synctest bubble: run the test in synctest.Test (or rapid.SyncTest)")
+		return nil
 	}
 	opts.setDefaults()
 	w := &World{t: t, opts: opts, start: time.Now()}
