@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"sync"
 	"testing"
@@ -65,13 +64,6 @@ func (w *waitWorld) sawAtLeast(key controlloop.Key, v uint64) bool {
 // newer, and once the failures stop every waiter returns (no lost
 // wake-up).
 func TestWaitUntilReconciled(t *testing.T) {
-	if os.Getenv("CONTROLLOOP_KNOWN_FLAKES") == "" {
-		// About 1 run in 20 under load, a waiter still waits after the
-		// failures stopped (a lost wake-up: a reconcile's read version is
-		// the primary cache's AppliedVersion, which can lag the cache it
-		// read). Issue 16 stays open until this is fixed.
-		t.Skip("known lost wake-up in WaitUntilReconciled (issue 16, open); set CONTROLLOOP_KNOWN_FLAKES=1 to run")
-	}
 	rapid.Check(t, func(rt *rapid.T) {
 		rapid.SyncTest(rt, checkWaitUntilReconciled)
 	})
