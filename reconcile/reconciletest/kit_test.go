@@ -204,3 +204,22 @@ func TestNewRefuses(t *testing.T) {
 		}
 	})
 }
+
+// TestSteadyReportsAStoppedManager: a Manager that fails makes Steady
+// return its error at once, and Stop too.
+func TestSteadyReportsAStoppedManager(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := reconciletest.New(t, reconciletest.Options{})
+		var m reconcile.Manager
+		m.AddController(nil)
+		w.Start(&m)
+		start := time.Now()
+		err := w.Steady()
+		if !errors.Is(err, controlloop.ErrInvalid) || time.Since(start) > 0 {
+			t.Fatalf("Steady = %v after %v, want the Manager's ErrInvalid at once", err, time.Since(start))
+		}
+		if err := w.Stop(); !errors.Is(err, controlloop.ErrInvalid) {
+			t.Fatalf("Stop = %v, want the Manager's ErrInvalid", err)
+		}
+	})
+}

@@ -34,18 +34,24 @@ const (
 // Steady moves virtual time only as far as it must: to the next waiting
 // request, to a cache's next advance (the end of a reflector's backoff),
 // or, while something runs whose end it cannot see, by a millisecond,
-// then by twice as long each time, up to a second. So it returns at once in real time, whatever the delays.
+// then by twice as long each time, up to a second. So it returns at once
+// in real time, whatever the delays. It calls synctest.Wait, so no other
+// goroutine may wait with synctest.Wait meanwhile.
 //
 // A system that does not get steady within Options.SteadyTimeout of
 // virtual time (a RequeueAfter loop, a request that keeps failing, a cache
 // that cannot catch up) makes Steady return an error wrapping
-// [ErrNotSteady] that names the requests and caches that kept it busy.
+// [ErrNotSteady] that names the requests and caches that kept it busy. A
+// Manager whose Run has returned makes Steady return its error at once.
 func (w *World) Steady() error {
 	w.Heal()
 	deadline := time.Now().Add(w.opts.SteadyTimeout)
 	poll := firstPoll
 	for {
 		synctest.Wait()
+		if err := w.exited(); err != nil {
+			return err
+		}
 		s := w.survey()
 		if s.steady() {
 			return nil
@@ -80,7 +86,7 @@ type survey struct {
 	pending   []string // "controller: request state", for the report
 	running   int      // queued or being reconciled
 	nextReady time.Time
-	behind    []string // "cache (v3) behind store (v5)"
+	behind    []string // "cache x (v3) behind store y (v5)"
 	lagging   []store
 	advanced  []<-chan struct{} // the behind caches' advance channels
 }
@@ -119,6 +125,22 @@ type namedCache interface {
 	Versions() controlloop.VersionComparer
 }
 
+// exited returns an error if a Manager the World started has returned
+// from Run before the World stopped it.
+func (w *World) exited() error {
+	w.mu.Lock()
+	managers := w.managers
+	w.mu.Unlock()
+	for i, r := range managers {
+		select {
+		case <-r.exited:
+			return fmt.Errorf("reconciletest: manager %d stopped before the World did: %w", i, r.err)
+		default:
+		}
+	}
+	return nil
+}
+
 // survey looks at every controller and cache of the World's Managers.
 func (w *World) survey() *survey {
 	w.mu.Lock()
@@ -154,7 +176,11 @@ func (w *World) survey() *survey {
 				}
 				applied, advanced := c.AppliedVersion()
 				if !st.atLeast(applied) {
-					s.behind = append(s.behind, fmt.Sprintf("cache %s at v%s behind store %s at v%s", c.Name(), applied, st.storeName(), st.version()))
+					at := "v" + applied
+					if applied == "" {
+						at = "not listed yet"
+					}
+					s.behind = append(s.behind, fmt.Sprintf("cache %s (%s) behind store %s (v%s)", c.Name(), at, st.storeName(), st.version()))
 					s.lagging = append(s.lagging, st)
 					s.advanced = append(s.advanced, advanced)
 				}

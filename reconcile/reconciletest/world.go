@@ -51,9 +51,10 @@ type World struct {
 
 // running is a Manager the World started.
 type running struct {
-	m    *reconcile.Manager
-	stop context.CancelFunc
-	done chan error
+	m      *reconcile.Manager
+	stop   context.CancelFunc
+	exited chan struct{} // closed when Run has returned, after err is set
+	err    error         // what Run returned
 }
 
 // New returns an empty World for the test t, which must run in a
@@ -135,7 +136,7 @@ func (w *World) Start(m *reconcile.Manager) {
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{m: m, stop: cancel, done: make(chan error, 1)}
+	r := &running{m: m, stop: cancel, exited: make(chan struct{})}
 	w.mu.Lock()
 	if w.stopped {
 		w.mu.Unlock()
@@ -145,7 +146,10 @@ func (w *World) Start(m *reconcile.Manager) {
 	}
 	w.managers = append(w.managers, r)
 	w.mu.Unlock()
-	go func() { r.done <- m.Run(ctx) }()
+	go func() {
+		r.err = m.Run(ctx)
+		close(r.exited)
+	}()
 }
 
 // Stop stops every Manager the World started, ends the faults in force,
@@ -166,8 +170,9 @@ func (w *World) Stop() error {
 		r.stop()
 	}
 	for i, r := range managers {
-		if err := <-r.done; err != nil {
-			errs = append(errs, fmt.Errorf("reconciletest: manager %d: %w", i, err))
+		<-r.exited
+		if r.err != nil {
+			errs = append(errs, fmt.Errorf("reconciletest: manager %d: %w", i, r.err))
 		}
 	}
 	return errors.Join(errs...)
