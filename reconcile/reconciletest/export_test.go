@@ -15,7 +15,9 @@ func CheckTB[S any](t *testing.T, tb rapid.TB, p Property[S]) {
 	if !p.valid(tb) {
 		return
 	}
+	var last lastFailure
 	synctest.Test(t, func(*testing.T) {
-		rapid.Check(tb, func(rt *rapid.T) { runSchedule(rt, p) })
+		rapid.Check(tb, func(rt *rapid.T) { runSchedule(rt, p, &last) })
 	})
+	last.logUnreplayed(tb)
 }

@@ -64,9 +64,29 @@ func Check[S any](t *testing.T, p Property[S]) {
 	if !p.valid(t) {
 		return
 	}
+	var last lastFailure
+	t.Cleanup(func() { last.logUnreplayed(t) })
 	rapid.Check(t, func(rt *rapid.T) {
-		rapid.SyncTest(rt, func(rt *rapid.T) { runSchedule(rt, p) })
+		rapid.SyncTest(rt, func(rt *rapid.T) { runSchedule(rt, p, &last) })
 	})
+}
+
+// lastFailure is what a Check remembers of its schedules' failures.
+type lastFailure struct {
+	report string // of the latest schedule that failed
+	failed bool   // the latest schedule run failed
+}
+
+// logUnreplayed logs the report of the latest failure if the schedule
+// rapid ran last, to replay it, did not fail: rapid then says it cannot
+// reproduce the failure, and shows no report of it.
+func (l *lastFailure) logUnreplayed(tb interface {
+	Failed() bool
+	Logf(string, ...any)
+}) {
+	if tb.Failed() && !l.failed && l.report != "" {
+		tb.Logf("reconciletest: rapid could not replay the failure (the system raced differently); the report of the latest schedule that failed:\n%s", l.report)
+	}
 }
 
 // kitSteps are the names of the steps the kit adds to the user's.
@@ -93,11 +113,13 @@ type schedule[S any] struct {
 	w     *World
 	sys   S
 	steps []string
+	last  *lastFailure
 }
 
-func runSchedule[S any](rt *rapid.T, p Property[S]) {
+func runSchedule[S any](rt *rapid.T, p Property[S], last *lastFailure) {
+	last.failed = false
 	w := New(rt, p.Options)
-	sc := &schedule[S]{p: p, w: w}
+	sc := &schedule[S]{p: p, w: w, last: last}
 	sc.sys = p.Setup(rt, w)
 	if p.Always != nil {
 		w.mu.Lock()
@@ -223,7 +245,9 @@ func (sc *schedule[S]) checkInvariant(t *rapid.T, when string) {
 // goroutines interleave differently: in the message, it would stop rapid
 // from shrinking the schedule and replaying it.
 func (sc *schedule[S]) fail(t *rapid.T, what string, err error) {
-	t.Logf("reconciletest: %s failed after %d steps, at %v of virtual time: %v\n%s", what, len(sc.steps), sc.w.Since(), err, sc.report())
+	report := fmt.Sprintf("reconciletest: %s failed after %d steps, at %v of virtual time: %v\n%s", what, len(sc.steps), sc.w.Since(), err, sc.report())
+	sc.last.report, sc.last.failed = report, true
+	t.Logf("%s", report)
 	t.Fatalf("reconciletest: %s failed (the report is in the test's output)", what)
 }
 
