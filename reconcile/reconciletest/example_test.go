@@ -33,7 +33,7 @@ func ExampleWorld_Steady() {
 	asTest("TestThreeChildren", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			w := reconciletest.New(t, reconciletest.Options{})
-			s := newSystem(t, w, correct)
+			s := newSystem(t, w, correct, 2)
 			_, err := s.parents.Create(context.Background(), &Parent{ObjectMeta: controlloop.ObjectMeta{Namespace: "ns", Name: "a"}, Replicas: 3})
 			if err != nil {
 				t.Fatal(err)
@@ -74,7 +74,9 @@ func ExampleWorld_Steady_notSteady() {
 func ExampleCheck() {
 	passed := asTest("TestParents", func(t *testing.T) {
 		reconciletest.Check(t, reconciletest.Property[*system]{
-			Setup:     func(t *rapid.T, w *reconciletest.World) *system { return newSystem(t, w, correct) },
+			Setup: func(t *rapid.T, w *reconciletest.World) *system {
+				return newSystem(t, w, correct, rapid.IntRange(1, 2).Draw(t, "workers"))
+			},
 			Actions:   actions(),
 			Always:    (*system).neverTooMany,
 			Invariant: (*system).converged,

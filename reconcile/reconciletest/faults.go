@@ -67,45 +67,57 @@ const (
 // errFault is the error the storage faults inject.
 var errFault = fmt.Errorf("%w: store failure", ErrInjected)
 
-// fault is one step a schedule can draw: apply draws its details and
-// applies it, and returns them for the report.
+// A draw draws a step's details from t and returns them, spelt for the
+// report, with what does the step.
+type draw func(t *rapid.T) (detail string, do func())
+
+// fault is one fault a schedule can draw.
 type fault struct {
-	name  string
-	apply func(t *rapid.T) string
+	name string
+	draw draw
+}
+
+// atOnce is a step without details.
+func atOnce(do func()) draw {
+	return func(*rapid.T) (string, func()) { return "", do }
 }
 
 // faults returns the faults of s that set allows.
 func (s *Store[T]) faults(set Faults) []fault {
-	n := rapid.IntRange(1, 3)
-	ms := func(t *rapid.T, label string, most int) time.Duration {
-		return time.Duration(rapid.IntRange(1, most).Draw(t, label)) * time.Millisecond
+	count := func(label string, f func(int)) draw {
+		return func(t *rapid.T) (string, func()) {
+			n := rapid.IntRange(1, 3).Draw(t, label)
+			return fmt.Sprint(n), func() { f(n) }
+		}
+	}
+	upTo := func(label string, most time.Duration, f func(time.Duration)) draw {
+		return func(t *rapid.T) (string, func()) {
+			d := time.Duration(rapid.IntRange(1, int(most/time.Millisecond)).Draw(t, label)) * time.Millisecond
+			return d.String(), func() { f(d) }
+		}
 	}
 	all := []struct {
-		f     Faults
-		name  string
-		apply func(t *rapid.T) string
+		f    Faults
+		name string
+		draw draw
 	}{
-		{BreakWatches, "breakWatches", func(*rapid.T) string { s.BreakWatches(); return "" }},
-		{FailWatches, "failWatches", func(*rapid.T) string { s.FailWatches(nil); return "" }},
-		{ExpireHistory, "expireHistory", func(*rapid.T) string { s.ExpireHistory(); return "" }},
-		{Compact, "compact", func(*rapid.T) string {
-			v := s.ResourceVersion()
-			_ = s.Store.Compact(v)
-			return "to v" + v
-		}},
-		{FailList, "failList", func(*rapid.T) string { s.FailNextList(errFault); return "" }},
-		{FailWatch, "failWatch", func(*rapid.T) string { s.FailNextWatch(errFault); return "" }},
-		{Outage, "outage", func(t *rapid.T) string { d := ms(t, "outage ms", 5000); s.Outage(d); return d.String() }},
-		{Conflicts, "conflicts", func(t *rapid.T) string { k := n.Draw(t, "conflicts"); s.ConflictWrites(k); return fmt.Sprint(k) }},
-		{WriteErrors, "writeErrors", func(t *rapid.T) string { k := n.Draw(t, "write errors"); s.FailWrites(k); return fmt.Sprint(k) }},
-		{LostReplies, "lostReplies", func(t *rapid.T) string { k := n.Draw(t, "lost replies"); s.LoseReplies(k); return fmt.Sprint(k) }},
-		{DelayEvents, "delayEvents", func(t *rapid.T) string { d := ms(t, "delay ms", 2000); s.DelayEvents(d); return d.String() }},
-		{DuplicateEvents, "duplicateEvents", func(t *rapid.T) string { k := n.Draw(t, "duplicates"); s.DuplicateEvents(k); return fmt.Sprint(k) }},
+		{BreakWatches, "breakWatches", atOnce(s.BreakWatches)},
+		{FailWatches, "failWatches", atOnce(func() { s.FailWatches(nil) })},
+		{ExpireHistory, "expireHistory", atOnce(s.ExpireHistory)},
+		{Compact, "compact", atOnce(func() { _ = s.Store.Compact(s.ResourceVersion()) })},
+		{FailList, "failList", atOnce(func() { s.FailNextList(errFault) })},
+		{FailWatch, "failWatch", atOnce(func() { s.FailNextWatch(errFault) })},
+		{Outage, "outage", upTo("outage ms", 5*time.Second, s.Outage)},
+		{Conflicts, "conflicts", count("conflicts", s.ConflictWrites)},
+		{WriteErrors, "writeErrors", count("write errors", s.FailWrites)},
+		{LostReplies, "lostReplies", count("lost replies", s.LoseReplies)},
+		{DelayEvents, "delayEvents", upTo("delay ms", 2*time.Second, s.DelayEvents)},
+		{DuplicateEvents, "duplicateEvents", count("duplicates", s.DuplicateEvents)},
 	}
 	var out []fault
 	for _, f := range all {
 		if set&f.f != 0 {
-			out = append(out, fault{name: s.name + "." + f.name, apply: f.apply})
+			out = append(out, fault{name: s.name + "." + f.name, draw: f.draw})
 		}
 	}
 	return out
@@ -162,7 +174,7 @@ func (w *World) Heal() {
 }
 
 // checkAlways runs the World's Always invariant, if one is set, and keeps
-// its first failure, with when it happened.
+// its first failure; when says when it ran, for the trace.
 func (w *World) checkAlways(when string) {
 	w.mu.Lock()
 	always, seen := w.always, w.violation != nil
@@ -174,7 +186,7 @@ func (w *World) checkAlways(when string) {
 		w.trace.add("invariant failed %s: %v", when, err)
 		w.mu.Lock()
 		if w.violation == nil {
-			w.violation = fmt.Errorf("%s: %w", when, err)
+			w.violation = err
 		}
 		w.mu.Unlock()
 	}

@@ -24,7 +24,7 @@ import (
 func TestSteady(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := reconciletest.New(t, reconciletest.Options{})
-		s := newSystem(t, w, correct)
+		s := newSystem(t, w, correct, 2)
 		if _, err := s.parents.Create(context.Background(), &Parent{ObjectMeta: controlloop.ObjectMeta{Namespace: "ns", Name: "a"}, Replicas: 3}); err != nil {
 			t.Fatal(err)
 		}
@@ -169,7 +169,9 @@ func TestCorrectControllerPasses(t *testing.T) {
 
 func property(b bug) reconciletest.Property[*system] {
 	return reconciletest.Property[*system]{
-		Setup:     func(t *rapid.T, w *reconciletest.World) *system { return newSystem(t, w, b) },
+		Setup: func(t *rapid.T, w *reconciletest.World) *system {
+			return newSystem(t, w, b, rapid.IntRange(1, 2).Draw(t, "workers"))
+		},
 		Actions:   actions(),
 		Always:    (*system).neverTooMany,
 		Invariant: (*system).converged,

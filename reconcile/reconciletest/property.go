@@ -94,8 +94,8 @@ func runSchedule[S any](rt *rapid.T, p Property[S]) {
 		w.mu.Unlock()
 	}
 	defer func() {
-		if err := w.Stop(); err != nil {
-			sc.fail(rt, "the system failed to stop", err)
+		if err := w.Stop(); err != nil && !rt.Failed() {
+			sc.fail(rt, "stopping the system", err)
 		}
 	}()
 	rt.Repeat(sc.actions(rt))
@@ -114,7 +114,9 @@ func (sc *schedule[S]) actions(rt *rapid.T) map[string]func(*rapid.T) {
 	}
 	steps := map[string]func(*rapid.T){}
 	for name, act := range sc.p.Actions {
-		steps[name] = sc.step(name, func(t *rapid.T) string { act(t, sc.sys); return "" })
+		steps[name] = sc.step(name, func(t *rapid.T) (string, func()) {
+			return "", func() { act(t, sc.sys) }
+		})
 	}
 	var faults []fault
 	sc.w.mu.Lock()
@@ -124,10 +126,9 @@ func (sc *schedule[S]) actions(rt *rapid.T) map[string]func(*rapid.T) {
 		faults = append(faults, s.faults(set)...)
 	}
 	if set&LeadershipChanges != 0 && electors > 0 {
-		faults = append(faults, fault{name: "loseLeadership", apply: func(t *rapid.T) string {
+		faults = append(faults, fault{name: "loseLeadership", draw: func(t *rapid.T) (string, func()) {
 			d := time.Duration(rapid.IntRange(0, 5000).Draw(t, "leaderless ms")) * time.Millisecond
-			sc.w.LoseLeadership(d)
-			return d.String()
+			return d.String(), func() { sc.w.LoseLeadership(d) }
 		}})
 	}
 	if len(faults) > 0 {
@@ -141,36 +142,44 @@ func (sc *schedule[S]) actions(rt *rapid.T) map[string]func(*rapid.T) {
 		pick := rapid.SampledFrom(names)
 		steps["fault"] = func(t *rapid.T) {
 			f := byName[pick.Draw(t, "fault")]
-			sc.step("fault "+f.name, f.apply)(t)
+			sc.step("fault "+f.name, f.draw)(t)
 		}
 	}
-	steps["sleep"] = sc.step("sleep", func(t *rapid.T) string {
+	steps["sleep"] = sc.step("sleep", func(t *rapid.T) (string, func()) {
 		d := time.Duration(rapid.IntRange(1, 2000).Draw(t, "sleep ms")) * time.Millisecond
-		time.Sleep(d)
-		return d.String()
+		return d.String(), func() { time.Sleep(d) }
 	})
-	steps["steady"] = sc.step("steady", func(t *rapid.T) string {
+	steps["steady"] = sc.step("steady", atOnce(func() {
 		if err := sc.w.Steady(); err != nil {
-			sc.fail(t, "at a steady step", err)
+			sc.fail(rt, "at a steady step", err)
 		}
-		sc.checkInvariant(t, "at a steady step")
-		return ""
-	})
+		sc.checkInvariant(rt, "at a steady step")
+	}))
 	steps[""] = func(t *rapid.T) { sc.checkAlways(t) }
 	return steps
 }
 
-// step wraps a step: it is recorded, runs, and the bubble settles.
-func (sc *schedule[S]) step(name string, f func(t *rapid.T) string) func(*rapid.T) {
+// step wraps a step: its details are drawn, it is recorded, it runs, and
+// the bubble settles. A step that panics (an action that skips, or
+// fails) is taken off the schedule again.
+func (sc *schedule[S]) step(name string, draw draw) func(*rapid.T) {
 	return func(t *rapid.T) {
-		n := len(sc.steps) + 1
-		sc.w.trace.add("step %d: %s", n, name)
-		line := fmt.Sprintf("%3d. %s", n, name)
-		sc.steps = append(sc.steps, line)
-		if detail := f(t); detail != "" {
-			sc.steps[n-1] += " " + detail
-			sc.w.trace.add("step %d: %s %s", n, name, detail)
+		detail, do := draw(t)
+		line := name
+		if detail != "" {
+			line += " " + detail
 		}
+		sc.steps = append(sc.steps, line)
+		n := len(sc.steps)
+		sc.w.trace.add("step %d: %s", n, line)
+		defer func() {
+			if p := recover(); p != nil {
+				sc.steps = sc.steps[:n-1]
+				sc.w.trace.add("step %d: skipped or failed", n)
+				panic(p)
+			}
+		}()
+		do()
 		synctest.Wait()
 	}
 }
@@ -195,21 +204,26 @@ func (sc *schedule[S]) checkInvariant(t *rapid.T, when string) {
 	}
 }
 
-// fail fails the schedule with its report. The whole report is in the
-// failure's message, so that rapid shows it even when it cannot replay
-// the schedule to the same failure (a race the faults only made likely).
+// fail fails the schedule: it logs the report (rapid shows the log of the
+// schedule it replays last, shrunk), then fails with a message that says
+// only what failed. rapid takes two failures for one only if their
+// messages are equal, and the invariant's error, like the trace, can
+// differ between two runs of a schedule (versions, UIDs, names) when
+// goroutines interleave differently: in the message, it would stop rapid
+// from shrinking the schedule and replaying it.
 func (sc *schedule[S]) fail(t *rapid.T, what string, err error) {
-	t.Fatalf("reconciletest: %s failed after %d steps, at %v of virtual time: %v\n%s", what, len(sc.steps), sc.w.Since(), err, sc.report())
+	t.Logf("reconciletest: %s failed after %d steps, at %v of virtual time: %v\n%s", what, len(sc.steps), sc.w.Since(), err, sc.report())
+	t.Fatalf("reconciletest: %s failed (the report is in the test's output)", what)
 }
 
 // report spells the schedule's steps and the World's trace.
 func (sc *schedule[S]) report() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "schedule (the steps drawn):\n")
-	for _, s := range sc.steps {
-		fmt.Fprintf(&b, "  %s\n", s)
+	for i, s := range sc.steps {
+		fmt.Fprintf(&b, "  %3d. %s\n", i+1, s)
 	}
 	fmt.Fprintf(&b, "trace (virtual time since the start; the latest %d entries):\n%s", sc.w.opts.TraceLen, sc.w.trace)
-	fmt.Fprintf(&b, "replay: run this test again with the -rapid.seed or -rapid.failfile that rapid prints with this failure (add -rapid.v to see every draw)\n")
+	fmt.Fprintf(&b, "replay: run the test again with the -rapid.seed or -rapid.failfile that rapid prints with the failure (add -rapid.v to see every draw)\n")
 	return b.String()
 }

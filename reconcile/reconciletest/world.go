@@ -171,5 +171,12 @@ func (w *World) Stop() error {
 	return errors.Join(errs...)
 }
 
+// Trace returns the latest entries of the World's trace (up to
+// Options.TraceLen), oldest first, one a line with its virtual time: the
+// events the Clients' watches delivered, the writes through them, the
+// faults, and, with [World.Tracer] and [World.Logger] given to the
+// system, its reconciles and warnings. For a test's failure message.
+func (w *World) Trace() string { return w.trace.String() }
+
 // Since returns how much virtual time has passed since the World was made.
 func (w *World) Since() time.Duration { return time.Since(w.start) }

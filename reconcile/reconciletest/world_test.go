@@ -173,9 +173,9 @@ type system struct {
 	children *reconciletest.Store[*Child]
 }
 
-// newSystem builds the parent controller, with the bug planted, over two
-// new stores of w, and starts it.
-func newSystem(t interface{ Fatal(...any) }, w *reconciletest.World, b bug) *system {
+// newSystem builds the parent controller, with the bug planted and
+// workers workers, over two new stores of w, and starts it.
+func newSystem(t interface{ Fatal(...any) }, w *reconciletest.World, b bug, workers int) *system {
 	storeOpts := memstore.Options{HistorySize: 16, MaxWatchLag: 32}
 	s := &system{
 		w:        w,
@@ -200,7 +200,7 @@ func newSystem(t interface{ Fatal(...any) }, w *reconciletest.World, b bug) *sys
 		t.Fatal(err)
 	}
 	opts := reconcile.Options[reconcile.Request]{
-		Name: "parents", Workers: 2, Logger: w.Logger(), Tracer: w.Tracer(), RateLimiter: limiter,
+		Name: "parents", Workers: workers, Logger: w.Logger(), Tracer: w.Tracer(), RateLimiter: limiter,
 		StaleCacheTimeout: time.Minute,
 	}
 	if b == staleCache {
