@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"sync"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"github.com/controlloop/controlloop/memstore"
 	"github.com/controlloop/controlloop/reconcile"
 	"github.com/controlloop/controlloop/reflector"
+	"github.com/controlloop/controlloop/workqueue"
 	"pgregory.net/rapid"
 )
 
@@ -65,13 +65,6 @@ func (w *waitWorld) sawAtLeast(key controlloop.Key, v uint64) bool {
 // newer, and once the failures stop every waiter returns (no lost
 // wake-up).
 func TestWaitUntilReconciled(t *testing.T) {
-	if os.Getenv("CONTROLLOOP_KNOWN_FLAKES") == "" {
-		// About 1 run in 20 under load, a waiter still waits after the
-		// failures stopped (a lost wake-up: a reconcile's read version is
-		// the primary cache's AppliedVersion, which can lag the cache it
-		// read). Issue 16 stays open until this is fixed.
-		t.Skip("known lost wake-up in WaitUntilReconciled (issue 16, open); set CONTROLLOOP_KNOWN_FLAKES=1 to run")
-	}
 	rapid.Check(t, func(rt *rapid.T) {
 		rapid.SyncTest(rt, checkWaitUntilReconciled)
 	})
@@ -88,7 +81,16 @@ func checkWaitUntilReconciled(rt *rapid.T) {
 		rt.Fatal(err)
 	}
 	w := &waitWorld{inf: inf, succeeded: map[controlloop.Key][]uint64{}}
-	ctl, err := reconcile.New[reconcile.Request](w, reconcile.Options[reconcile.Request]{Name: "wait", Logger: quiet, Workers: rapid.IntRange(1, 3).Draw(rt, "workers")})
+	limiter, err := workqueue.NewItemExponential[reconcile.Request](time.Millisecond, time.Second)
+	if err != nil {
+		rt.Fatal(err)
+	}
+	ctl, err := reconcile.New[reconcile.Request](w, reconcile.Options[reconcile.Request]{
+		Name: "wait", Logger: quiet, Workers: rapid.IntRange(1, 3).Draw(rt, "workers"),
+		// Resyncs re-deliver cached objects at old versions.
+		SyncPeriod:  rapid.SampledFrom([]time.Duration{reconcile.NoSync, 30 * time.Millisecond, 300 * time.Millisecond}).Draw(rt, "sync period"),
+		RateLimiter: limiter, // retries within a second: the wait below stays short
+	})
 	if err != nil {
 		rt.Fatal(err)
 	}
@@ -159,7 +161,7 @@ func checkWaitUntilReconciled(rt *rapid.T) {
 	w.mu.Lock()
 	w.fail = 0
 	w.mu.Unlock()
-	time.Sleep(time.Hour) // virtual: past every backoff
+	time.Sleep(5 * time.Second) // virtual: past every backoff
 	synctest.Wait()
 	mu.Lock()
 	if pending > 0 {
