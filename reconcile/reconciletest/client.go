@@ -102,15 +102,19 @@ func (c *Client[T]) do(op string, key controlloop.Key, canConflict bool, write f
 		return "", err
 	}
 	version, err := write()
+	done := "done"
+	if version != "" {
+		done = "v" + version
+	}
 	switch {
 	case err != nil:
 		s.w.trace.add("write %s: %s %s: %v", s.name, op, key, err)
 	case s.take(&s.lost):
-		s.w.trace.add("write %s: %s %s -> v%s, reply lost", s.name, op, key, version)
+		s.w.trace.add("write %s: %s %s -> %s, reply lost", s.name, op, key, done)
 		err = fmt.Errorf("%w: %s %s %s: the reply was lost (the write was made)", ErrInjected, s.name, op, key)
 		version = ""
 	default:
-		s.w.trace.add("write %s: %s %s -> v%s", s.name, op, key, version)
+		s.w.trace.add("write %s: %s %s -> %s", s.name, op, key, done)
 	}
 	s.w.checkAlways(fmt.Sprintf("after %s %s %s", s.name, op, key))
 	return version, err

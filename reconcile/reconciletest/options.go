@@ -11,9 +11,9 @@ import (
 type Options struct {
 	// SteadyTimeout bounds, in virtual time, how long [World.Steady]
 	// waits for the system to get steady before it fails with
-	// [ErrNotSteady]. Defaults to 10 minutes: longer than the library's
-	// longest default backoff (the reflector's 30s, the work queue's
-	// retries grow to 1000s but a failing request counts as busy).
+	// [ErrNotSteady]. It costs nothing in real time, only the work the
+	// system does meanwhile. Defaults to 10 minutes: well past the
+	// library's longest default backoff of a source (a reflector's, 30s).
 	SteadyTimeout time.Duration
 	// TraceLen is how many of the latest trace entries (events, reconciles,
 	// writes, faults) the World keeps for a failure report. Defaults to 200.

@@ -27,9 +27,10 @@ type Property[S any] struct {
 	// Actions are what users of the system do, by name: create, change
 	// and delete objects (through the stores' embedded memstore, or
 	// through the system's own API). A schedule draws its steps from
-	// them, from the faults and from the kit's own steps. An action may
-	// draw its details from t, with labels, and call t.Skip when it does
-	// not apply. Required: at least one.
+	// them and from the kit's own ("fault", "sleep" and "steady", names
+	// an action must not take). An action may draw its details from t,
+	// with labels, and call t.Skip, before it changes anything, when it
+	// does not apply. Required: at least one.
 	Actions map[string]func(t *rapid.T, s S)
 	// Invariant, if set, must hold whenever the system is steady: at the
 	// "steady" steps and at the end of each schedule, once the faults
@@ -48,10 +49,11 @@ type Property[S any] struct {
 // Check checks p on random schedules, as rapid.Check does: each schedule
 // runs in its own testing/synctest bubble (rapid.SyncTest), in virtual
 // time. A schedule that breaks an invariant (or whose system does not get
-// steady, or fails to stop) fails t with a report: the steps drawn, the
-// invariant's error, and the latest entries of the World's trace (events
-// the watches delivered, writes, reconciles, faults, the library's
-// warnings).
+// steady, or fails to stop) fails t, saying what failed, and logs a
+// report: the steps drawn, the invariant's error, and the latest entries
+// of the World's trace (events the watches delivered, writes, reconciles,
+// faults, the library's warnings). An invalid p (no Setup, no Actions,
+// an action named as a step of the kit) fails t at once.
 //
 // The number of schedules is rapid's: -rapid.checks (100 by default), and
 // their length -rapid.steps (30 by default). To replay a failed schedule,
@@ -67,11 +69,20 @@ func Check[S any](t *testing.T, p Property[S]) {
 	})
 }
 
+// kitSteps are the names of the steps the kit adds to the user's.
+var kitSteps = []string{"", "fault", "sleep", "steady"}
+
 // valid reports whether p can be checked, failing tb if not.
 func (p *Property[S]) valid(tb rapid.TB) bool {
 	if p.Setup == nil || len(p.Actions) == 0 {
 		tb.Fatalf("reconciletest: Check: Property.Setup and Property.Actions are required")
 		return false
+	}
+	for _, name := range kitSteps {
+		if _, ok := p.Actions[name]; ok {
+			tb.Fatalf("reconciletest: Check: Property.Actions has an action named %q: the kit's steps are named %q", name, kitSteps)
+			return false
+		}
 	}
 	return true
 }

@@ -116,7 +116,16 @@ func (s *Store[T]) Outage(d time.Duration) {
 		return
 	}
 	s.Store.SetUnavailable(fmt.Errorf("%s unavailable: %w", s.name, ErrInjected))
-	s.outage = time.AfterFunc(d, func() { s.Outage(0) })
+	var t *time.Timer
+	t = time.AfterFunc(d, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.outage == t { // not ended or replaced meanwhile
+			s.outage = nil
+			s.Store.SetUnavailable(nil)
+		}
+	})
+	s.outage = t
 }
 
 // Heal ends every fault in force on the store: pending write failures,

@@ -17,7 +17,7 @@ import (
 type TB interface {
 	Helper()
 	Cleanup(func())
-	Logf(format string, args ...any)
+	Errorf(format string, args ...any)
 	Fatalf(format string, args ...any)
 }
 
@@ -77,7 +77,7 @@ func New(t TB, opts Options) *World {
 	w.other = w.election.Candidate(otherName)
 	t.Cleanup(func() {
 		if err := w.Stop(); err != nil {
-			t.Logf("reconciletest: stopping the world: %v", err)
+			t.Errorf("reconciletest: stopping the World: %v", err)
 		}
 	})
 	return w
@@ -120,12 +120,14 @@ func (w *World) Elector(name string) reconcile.LeaderElector {
 // Leader returns the name of the candidate that leads, "" if none does.
 func (w *World) Leader() string { return w.election.Leader() }
 
-// Start runs m in the background until the World stops. The World finds
-// the caches and controllers m runs (Manager.Caches, Manager.Controllers)
-// to know when the system is steady: an informer, or an informer Factory,
-// whose source is a [Client] of one of the World's stores, and a
-// *reconcile.Controller (anything with a Pending method). Add everything
-// to m before Start.
+// Start runs m in the background until the World stops. To know when the
+// system is steady, the World looks at what m runs (Manager.Caches,
+// Manager.Controllers): its informers (and those of its informer
+// Factories) over one of the World's stores (through its [Client], or
+// the store itself), and its *reconcile.Controllers (anything with a
+// Pending method); it cannot see into other Runnables. Add everything to
+// m before Start. Start may be called for several Managers: replicas of
+// one program, or programs that share the stores.
 func (w *World) Start(m *reconcile.Manager) {
 	w.t.Helper()
 	if m == nil {
