@@ -36,6 +36,7 @@
 //	informer     reflector + deltafifo + indexer, with any number of event handlers and typed listers
 //	workqueue    a deduplicating, delaying, rate-limited, prioritised work queue
 //	reconcile    the Reconciler interface and the Controller that runs workers over a workqueue
+//	reconcile/reconciletest  a program's controllers on memstore in a synctest bubble: steady-state waits, fault schedules
 //	metrics      Prometheus implementations of the workqueue, controller and informer metrics
 //	admission    mutating and validating functions in front of any Client, as webhooks do
 //	sourcetest   the source contract as a conformance suite any List/Watch and Client backend runs

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/controlloop/controlloop"
@@ -172,6 +173,36 @@ func (f *Factory) lockedStart(inf sharedInformer) {
 			cancel()
 		}
 	})
+}
+
+// Informers returns the informers f has handed out, ordered by name: each
+// is an *[Informer] of some type, seen through the methods every informer
+// has whatever its type (assert to a wider set, such as Name and
+// Versions, to read more). For code that inspects a program's caches,
+// such as a test waiting until each has caught up with its source. A nil
+// Factory has none.
+func (f *Factory) Informers() []VersionedCache {
+	if f == nil {
+		return nil
+	}
+	type named interface {
+		VersionedCache
+		Name() string
+	}
+	f.mu.Lock()
+	infs := make([]named, 0, len(f.informers))
+	for _, e := range f.informers {
+		if inf, ok := e.inf.(named); ok { // every *Informer is
+			infs = append(infs, inf)
+		}
+	}
+	f.mu.Unlock()
+	slices.SortFunc(infs, func(a, b named) int { return strings.Compare(a.Name(), b.Name()) })
+	out := make([]VersionedCache, len(infs))
+	for i, inf := range infs {
+		out[i] = inf
+	}
+	return out
 }
 
 // HasSynced reports whether every informer of f has synced (true for a

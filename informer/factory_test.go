@@ -208,3 +208,27 @@ func TestSharedKeysBySelector(t *testing.T) {
 		}
 	})
 }
+
+// TestFactoryInformers: Informers returns every informer the factory
+// handed out, once each, ordered by name, and nothing for a nil Factory.
+func TestFactoryInformers(t *testing.T) {
+	s := newStore(t)
+	var f informer.Factory
+	named := func(name string, labels map[string]string) informer.Options[*Pod] {
+		opts := quietOpts[*Pod](controlloop.Selector{Labels: labels})
+		opts.Name = name
+		return opts
+	}
+	b, _ := informer.Shared(&f, s, named("b", map[string]string{"app": "b"}))
+	a, _ := informer.Shared(&f, s, named("a", map[string]string{"app": "a"}))
+	if again, _ := informer.Shared(&f, s, named("a", map[string]string{"app": "a"})); again != a {
+		t.Fatal("Shared did not share")
+	}
+	got := f.Informers()
+	if len(got) != 2 || got[0] != informer.VersionedCache(a) || got[1] != informer.VersionedCache(b) {
+		t.Fatalf("Informers() = %v, want [a b]", got)
+	}
+	if got := (*informer.Factory)(nil).Informers(); got != nil {
+		t.Fatalf("a nil Factory's Informers() = %v", got)
+	}
+}

@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/controlloop/controlloop/workqueue"
@@ -99,4 +100,21 @@ func (c *Controller[R]) KeyState(req R) (KeyState[R], bool) {
 		return KeyState[R]{}, false
 	}
 	return c.intro.states.get(req)
+}
+
+// Pending returns what the controller's queue holds (see
+// [workqueue.Queue.Snapshot]), with each request spelt as fmt.Sprint
+// spells it: for code that does not know R, such as a test waiting until
+// no request is queued, waiting or being reconciled (package
+// reconciletest). It works without Options.Introspect; O(n) for n items.
+func (c *Controller[R]) Pending() []workqueue.ItemInfo[string] {
+	items := c.queue.Snapshot()
+	out := make([]workqueue.ItemInfo[string], len(items))
+	for i, it := range items {
+		out[i] = workqueue.ItemInfo[string]{
+			Item: fmt.Sprint(it.Item), State: it.State, Priority: it.Priority,
+			ReadyAt: it.ReadyAt, Since: it.Since, Requeued: it.Requeued, Requeues: it.Requeues,
+		}
+	}
+	return out
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/controlloop/controlloop/memstore"
 	"github.com/controlloop/controlloop/reconcile"
 	"github.com/controlloop/controlloop/reflector"
+	"github.com/controlloop/controlloop/workqueue"
 )
 
 func pod(name, rv string) *Pod {
@@ -353,4 +354,43 @@ func TestIntrospectionRace(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestPending: Pending reports what the queue holds, each request spelt
+// with fmt.Sprint, with or without Introspect: a request waiting for its
+// RequeueAfter, with its due time, and one being reconciled.
+func TestPending(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hold := make(chan struct{})
+		c, err := reconcile.New(reconcile.Func[reconcile.Request](func(_ context.Context, req reconcile.Request) (reconcile.Result, error) {
+			if req.Name == "busy" {
+				<-hold
+			}
+			return reconcile.Result{RequeueAfter: time.Minute}, nil
+		}), reconcile.Options[reconcile.Request]{Name: "pending", Logger: quiet, Workers: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- c.Run(ctx) }()
+		c.Queue().Add(reconcile.Request{Namespace: "ns", Name: "later"})
+		c.Queue().Add(reconcile.Request{Namespace: "ns", Name: "busy"})
+		synctest.Wait()
+		got := map[string]workqueue.ItemState{}
+		for _, it := range c.Pending() {
+			got[it.Item] = it.State
+			if it.Item == "ns/later" && !it.ReadyAt.Equal(time.Now().Add(time.Minute)) {
+				t.Errorf("ns/later is due at %v, want a minute from now", it.ReadyAt)
+			}
+		}
+		if len(got) != 2 || got["ns/later"] != workqueue.Waiting || got["ns/busy"] != workqueue.Processing {
+			t.Errorf("Pending() = %v, want ns/later waiting and ns/busy processing", got)
+		}
+		close(hold)
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
 }

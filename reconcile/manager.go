@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/controlloop/controlloop"
@@ -76,6 +77,23 @@ func (m *Manager) Ready() error {
 
 // AddController adds a controller to run.
 func (m *Manager) AddController(r Runnable) { m.add(&m.controllers, r) }
+
+// Caches returns the caches added to m, in the order they were added: for
+// code that inspects what a Manager runs, such as a test waiting until
+// every cache has caught up (package reconciletest).
+func (m *Manager) Caches() []Runnable {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.caches)
+}
+
+// Controllers returns the controllers added to m, in the order they were
+// added.
+func (m *Manager) Controllers() []Runnable {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.controllers)
+}
 
 func (m *Manager) add(to *[]Runnable, r Runnable) {
 	m.mu.Lock()

@@ -162,3 +162,26 @@ func TestManagerIgnoresLateAdditions(t *testing.T) {
 		}
 	})
 }
+
+// TestManagerLists: Caches and Controllers return what was added, in
+// order, as copies the caller may change.
+func TestManagerLists(t *testing.T) {
+	var m reconcile.Manager
+	var mu sync.Mutex
+	var log []string
+	c1, c2, ctl := stepRunner{name: "c1", log: &log, mu: &mu}, stepRunner{name: "c2", log: &log, mu: &mu}, stepRunner{name: "ctl", log: &log, mu: &mu}
+	m.AddCache(c1)
+	m.AddController(ctl)
+	m.AddCache(c2)
+	caches := m.Caches()
+	if len(caches) != 2 || caches[0] != reconcile.Runnable(c1) || caches[1] != reconcile.Runnable(c2) {
+		t.Fatalf("Caches() = %v, want [c1 c2]", caches)
+	}
+	if got := m.Controllers(); len(got) != 1 || got[0] != reconcile.Runnable(ctl) {
+		t.Fatalf("Controllers() = %v, want [ctl]", got)
+	}
+	caches[0] = nil
+	if m.Caches()[0] == nil {
+		t.Fatal("changing what Caches returned changed the Manager")
+	}
+}

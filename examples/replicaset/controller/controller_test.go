@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,6 +19,8 @@ import (
 	"github.com/controlloop/controlloop/examples/replicaset/controller"
 	"github.com/controlloop/controlloop/informer"
 	"github.com/controlloop/controlloop/memstore"
+	"github.com/controlloop/controlloop/reconcile"
+	"github.com/controlloop/controlloop/reconcile/reconciletest"
 	"go.uber.org/goleak"
 )
 
@@ -25,92 +28,115 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
+// env is the example's system in a test World (package reconciletest):
+// both stores are the World's, the system reads and writes them through
+// the stores' Clients, and its Manager runs until the test ends.
 type env struct {
-	rs   *memstore.Store[*controller.ReplicaSet]
-	pods *memstore.Store[*controller.Pod]
+	w    *reconciletest.World
+	rs   *reconciletest.Store[*controller.ReplicaSet]
+	pods *reconciletest.Store[*controller.Pod]
 	sys  *controller.System
-	// stop stops the system and returns Run's error; it may be called
-	// more than once. A test that fails before calling it has it called
-	// by a cleanup, inside the synctest bubble, so that the failure is
-	// reported rather than hidden behind a "blocked goroutines remain"
-	// panic.
-	stop func() error
 }
 
-func start(t *testing.T, opts controller.Options) *env {
+// start builds the system with opts in a new World of t, which must run
+// in a synctest bubble, and starts it.
+func start(t *testing.T, storeOpts memstore.Options, opts controller.Options) *env {
 	t.Helper()
-	rs, err := memstore.New[*controller.ReplicaSet](memstore.Options{})
+	e, err := build(reconciletest.New(t, reconciletest.Options{}), storeOpts, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pods, err := memstore.New[*controller.Pod](memstore.Options{})
-	if err != nil {
-		t.Fatal(err)
+	return e
+}
+
+// build builds the system with opts in w, over two new stores, and
+// starts it. Its logs and reconciles go to the World's trace unless opts
+// says otherwise.
+func build(w *reconciletest.World, storeOpts memstore.Options, opts controller.Options) (*env, error) {
+	e := &env{
+		w:    w,
+		rs:   reconciletest.NewStore[*controller.ReplicaSet](w, "replicasets", storeOpts),
+		pods: reconciletest.NewStore[*controller.Pod](w, "pods", storeOpts),
 	}
 	if opts.Logger == nil {
-		opts.Logger = quiet
+		opts.Logger = w.Logger()
 	}
-	sys, err := controller.New(controller.Backend{ReplicaSets: rs, Pods: pods}, opts)
+	if opts.Tracer == nil {
+		opts.Tracer = w.Tracer()
+	}
+	m := &reconcile.Manager{LeaderElector: opts.LeaderElector}
+	opts.Manager = m
+	sys, err := controller.New(controller.Backend{ReplicaSets: e.rs.Client(), Pods: e.pods.Client()}, opts)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- sys.Run(ctx) }()
-	stop := sync.OnceValue(func() error { cancel(); return <-done })
-	t.Cleanup(func() { _ = stop() })
-	return &env{rs: rs, pods: pods, sys: sys, stop: stop}
+	e.sys = sys
+	w.Start(m)
+	return e, nil
 }
 
-// checkPods verifies that the store holds exactly want Running Pods of the
-// ReplicaSet, owned by it and labelled from its template, and no other Pod
-// in its namespace.
-func (e *env) checkPods(t *testing.T, key controlloop.Key, want int) {
+// steady waits until the system is steady, failing the test with the
+// World's trace if it does not get there.
+func (e *env) steady(t *testing.T) {
 	t.Helper()
-	ctx := context.Background()
-	rs, err := e.rs.Get(ctx, key)
-	if err != nil {
-		t.Fatal(err)
+	if err := e.w.Steady(); err != nil {
+		t.Fatalf("%v\ntrace:\n%s", err, e.w.Trace())
 	}
-	list, err := e.pods.List(ctx, controlloop.ListOptions{Selector: controlloop.Selector{Namespace: key.Namespace}})
-	if err != nil {
-		t.Fatal(err)
-	}
+}
+
+// podsOf checks that the store holds exactly want Running Pods of the
+// ReplicaSet, owned by it and labelled from its template, and no other
+// Pod in its namespace owned by it.
+func podsOf(rs *controller.ReplicaSet, pods []*controller.Pod, want int) error {
+	var errs []error
 	owned := 0
-	for _, p := range list.Items {
+	for _, p := range pods {
 		ref, ok := p.ControllerRef()
-		if !ok || ref.Name != key.Name {
+		if !ok || ref.Name != rs.Name || p.Namespace != rs.Namespace {
 			continue
 		}
 		owned++
 		if ref.Kind != "ReplicaSet" || ref.UID != rs.UID {
-			t.Errorf("pod %s: owner %+v, want ReplicaSet %s uid %s", p.Name, ref, key.Name, rs.UID)
+			errs = append(errs, fmt.Errorf("pod %s: owner %+v, want ReplicaSet %s uid %s", p.Name, ref, rs.Name, rs.UID))
 		}
 		if !(controlloop.Selector{Labels: rs.Spec.Selector}).MatchesLabels(p.Labels) || p.Image != rs.Spec.Template.Image {
-			t.Errorf("pod %s: labels %v image %q, not from the template %+v", p.Name, p.Labels, p.Image, rs.Spec.Template)
+			errs = append(errs, fmt.Errorf("pod %s: labels %v image %q, not from the template %+v", p.Name, p.Labels, p.Image, rs.Spec.Template))
 		}
 		if p.Phase != controller.Running {
-			t.Errorf("pod %s is %s", p.Name, p.Phase)
+			errs = append(errs, fmt.Errorf("pod %s is %s", p.Name, p.Phase))
 		}
 	}
 	if owned != want {
-		t.Errorf("%d pods owned by %s, want %d", owned, key, want)
+		errs = append(errs, fmt.Errorf("%d pods owned by %s/%s, want %d", owned, rs.Namespace, rs.Name, want))
+	}
+	return errors.Join(errs...)
+}
+
+func (e *env) checkPods(t *testing.T, key controlloop.Key, want int) {
+	t.Helper()
+	rs, err := e.rs.Get(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := podsOf(rs, controlloop.Collect(e.pods.All()), want); err != nil {
+		t.Error(err)
 	}
 }
 
 func TestScenario(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var trace bytes.Buffer
+		var trace syncBuffer
 		tracer := controller.NewTracer(&trace)
-		e := start(t, controller.Options{Trace: tracer})
+		e := start(t, memstore.Options{}, controller.Options{Trace: tracer})
 		var out bytes.Buffer
 		sc := controller.Scenario{Trace: tracer}
 		if err := sc.Run(context.Background(), e.sys, &out); err != nil {
 			t.Fatalf("scenario: %v\n%s", err, trace.String())
 		}
+		e.steady(t)
 		key := controlloop.Key{Namespace: "nsA", Name: "rsA"}
 		e.checkPods(t, key, 1)
-		if err := e.stop(); err != nil {
+		if err := e.w.Stop(); err != nil {
 			t.Fatal(err)
 		}
 		for _, want := range []string{
@@ -130,17 +156,15 @@ func TestScenario(t *testing.T) {
 // TestScenarioUnderFaults breaks every watch and expires the stores'
 // history every few milliseconds (200 times) while the scenario runs:
 // relists and re-watches must still bring every step to convergence, and
-// bring the caches back to the stores' state once the faults stop.
+// the caches back to the stores' state once the faults stop (the World
+// gets steady: every cache has applied its store's version).
 //
 // All 200 faults are injected whatever the scenario does: when they
 // stopped with the scenario, a scenario that converged between two ticks
-// (seen on a loaded machine) left "only 1 faults were injected", and that
-// t.Fatalf, with the system still running, surfaced as a synctest
-// deadlock of the memstore watchers.
+// left "only 1 faults were injected".
 func TestScenarioUnderFaults(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var trace syncBuffer
-		e := start(t, controller.Options{Trace: controller.NewTracer(&trace)})
+		e := start(t, memstore.Options{}, controller.Options{})
 		faultsDone := make(chan struct{})
 		go func() {
 			defer close(faultsDone)
@@ -160,22 +184,12 @@ func TestScenarioUnderFaults(t *testing.T) {
 		err := sc.Run(context.Background(), e.sys, io.Discard)
 		<-faultsDone
 		if err != nil {
-			lines := strings.Split(trace.String(), "\n")
-			t.Logf("trace tail:\n%s", strings.Join(lines[max(0, len(lines)-40):], "\n"))
-			dumpState(t, e)
-			t.Fatalf("scenario under faults: %v", err)
+			t.Fatalf("scenario under faults: %v\ntrace:\n%s", err, e.w.Trace())
 		}
+		e.steady(t)
 		e.checkPods(t, controlloop.Key{Namespace: "nsA", Name: "rsA"}, 1)
-		// Faults that came after the last step must not leave the caches
-		// stale: within the reflectors' longest backoff, they catch up.
-		for deadline := time.Now().Add(5 * time.Minute); !cachesMatchStores(e); time.Sleep(time.Second) {
-			if time.Now().After(deadline) {
-				dumpState(t, e)
-				t.Fatal("the caches did not catch up with the stores after the faults stopped")
-			}
-		}
-		if err := e.stop(); err != nil {
-			t.Fatal(err)
+		if !cachesMatchStores(e) {
+			t.Fatalf("steady, but the caches do not hold the stores' objects\ntrace:\n%s", e.w.Trace())
 		}
 	})
 }
@@ -183,7 +197,7 @@ func TestScenarioUnderFaults(t *testing.T) {
 // cachesMatchStores reports whether the caches hold exactly the stores'
 // objects, at the stores' versions.
 func cachesMatchStores(e *env) bool {
-	return cacheMatches(e.rs, e.sys.RSReader) && cacheMatches(e.pods, e.sys.PodReader)
+	return cacheMatches(e.rs.Store, e.sys.RSReader) && cacheMatches(e.pods.Store, e.sys.PodReader)
 }
 
 func cacheMatches[T controlloop.Object](store *memstore.Store[T], cache informer.Reader[T]) bool {
@@ -201,12 +215,12 @@ func cacheMatches[T controlloop.Object](store *memstore.Store[T], cache informer
 
 // TestInvalidReplicaSetReportedNotHot writes an invalid ReplicaSet around
 // admission: the controller reports it in the status, once, and does not
-// keep reconciling it.
+// keep reconciling it: the system gets steady.
 func TestInvalidReplicaSetReportedNotHot(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var reconciles atomic.Int32
 		tracer := controller.NewTracer(countWriter{&reconciles})
-		e := start(t, controller.Options{Trace: tracer})
+		e := start(t, memstore.Options{}, controller.Options{Trace: tracer})
 		ctx := context.Background()
 		neg := -1
 		_, err := e.sys.ReplicaSets.Create(ctx, &controller.ReplicaSet{
@@ -223,7 +237,7 @@ func TestInvalidReplicaSetReportedNotHot(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Minute)
+		e.steady(t)
 		rs, err := e.rs.Get(ctx, controlloop.Key{Namespace: "ns", Name: "bad"})
 		if err != nil {
 			t.Fatal(err)
@@ -232,13 +246,10 @@ func TestInvalidReplicaSetReportedNotHot(t *testing.T) {
 			t.Errorf("status.invalid = %q, want both problems reported", rs.Status.Invalid)
 		}
 		if n := reconciles.Load(); n > 3 {
-			t.Errorf("%d reconciles of an invalid ReplicaSet in a minute: it loops", n)
+			t.Errorf("%d reconciles of an invalid ReplicaSet: it loops", n)
 		}
 		if e.pods.Len() != 0 {
 			t.Errorf("%d pods created for an invalid ReplicaSet", e.pods.Len())
-		}
-		if err := e.stop(); err != nil {
-			t.Fatal(err)
 		}
 	})
 }
@@ -255,7 +266,7 @@ func (w countWriter) Write(p []byte) (int, error) {
 
 func TestAdmissionDefaultsReplicas(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		e := start(t, controller.Options{})
+		e := start(t, memstore.Options{}, controller.Options{})
 		labels := map[string]string{"app": "x"}
 		rs, err := e.sys.ReplicaSets.Create(context.Background(), &controller.ReplicaSet{
 			ObjectMeta: controlloop.ObjectMeta{Namespace: "ns", Name: "x"},
@@ -267,7 +278,7 @@ func TestAdmissionDefaultsReplicas(t *testing.T) {
 		if rs.Spec.Replicas == nil || *rs.Spec.Replicas != 1 {
 			t.Fatalf("replicas = %v, want the default 1", rs.Spec.Replicas)
 		}
-		time.Sleep(time.Second)
+		e.steady(t)
 		e.checkPods(t, controlloop.Key{Namespace: "ns", Name: "x"}, 1)
 		for _, spec := range []controller.ReplicaSetSpec{
 			{Template: controller.PodTemplate{Labels: labels}},                                        // empty selector
@@ -278,28 +289,39 @@ func TestAdmissionDefaultsReplicas(t *testing.T) {
 				t.Errorf("Create of %+v = %v, want ErrInvalid", spec, err)
 			}
 		}
-		if err := e.stop(); err != nil {
-			t.Fatal(err)
-		}
 	})
 }
 
 // TestManyReplicaSets creates 200 ReplicaSets of 5 replicas each, in real
-// time, and reports how long they take to converge.
+// time (outside any World), and reports how long they take to converge.
 func TestManyReplicaSets(t *testing.T) {
 	const sets, replicas = 200, 5
-	e := start(t, controller.Options{Workers: 4})
+	rsStore, err := memstore.New[*controller.ReplicaSet](memstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	podStore, err := memstore.New[*controller.Pod](memstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys, err := controller.New(controller.Backend{ReplicaSets: rsStore, Pods: podStore}, controller.Options{Workers: 4, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- sys.Run(ctx) }()
 	defer func() {
-		if err := e.stop(); err != nil {
+		cancel()
+		if err := <-done; err != nil {
 			t.Error(err)
 		}
 	}()
-	ctx := context.Background()
 	begin := time.Now()
 	for i := range sets {
 		labels := map[string]string{"app": fmt.Sprint("rs", i)}
 		n := replicas
-		if _, err := e.sys.ReplicaSets.Create(ctx, &controller.ReplicaSet{
+		if _, err := sys.ReplicaSets.Create(ctx, &controller.ReplicaSet{
 			ObjectMeta: controlloop.ObjectMeta{Namespace: fmt.Sprint("ns", i%10), Name: fmt.Sprint("rs", i)},
 			Spec:       controller.ReplicaSetSpec{Replicas: &n, Selector: labels, Template: controller.PodTemplate{Labels: labels}},
 		}); err != nil {
@@ -309,7 +331,7 @@ func TestManyReplicaSets(t *testing.T) {
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		done := 0
-		for _, rs := range e.sys.RSReader.List(controlloop.Selector{}) {
+		for _, rs := range sys.RSReader.List(controlloop.Selector{}) {
 			if rs.Converged() {
 				done++
 			}
@@ -323,41 +345,10 @@ func TestManyReplicaSets(t *testing.T) {
 		time.Sleep(5 * time.Millisecond) // a poll of real progress, bounded by the deadline
 	}
 	elapsed := time.Since(begin)
-	if n := e.pods.Len(); n != sets*replicas {
+	if n := podStore.Len(); n != sets*replicas {
 		t.Fatalf("%d pods, want %d", n, sets*replicas)
 	}
 	t.Logf("%d ReplicaSets x %d pods converged in %v (%.0f pods/s)", sets, replicas, elapsed, float64(sets*replicas)/elapsed.Seconds())
-}
-
-// dumpState logs the stores and the caches side by side, to tell a stuck
-// cache from a stuck controller.
-func dumpState(t *testing.T, e *env) {
-	t.Helper()
-	for k, rs := range e.rs.All() {
-		cached, err := e.sys.RSReader.Get(k)
-		t.Logf("store rs %s rv %s gen %d status %+v | cache %v %v", k, rs.ResourceVersion, rs.Generation, rs.Status, describeRS(cached), err)
-	}
-	for k, p := range e.pods.All() {
-		cached, err := e.sys.PodReader.Get(k)
-		cachedRV := ""
-		if err == nil {
-			cachedRV = cached.ResourceVersion + " " + cached.Phase
-		}
-		t.Logf("store pod %s rv %s %s uid %s | cache %s %v", k, p.ResourceVersion, p.Phase, p.UID, cachedRV, err)
-	}
-	for _, p := range e.sys.PodReader.List(controlloop.Selector{}) {
-		if _, err := e.pods.Get(context.Background(), controlloop.KeyOf(p)); err != nil {
-			t.Logf("cache-only pod %s rv %s", controlloop.KeyOf(p), p.ResourceVersion)
-		}
-	}
-	t.Logf("store versions: rs %s pods %s", e.rs.ResourceVersion(), e.pods.ResourceVersion())
-}
-
-func describeRS(rs *controller.ReplicaSet) string {
-	if rs == nil {
-		return "none"
-	}
-	return fmt.Sprintf("rv %s gen %d status %+v", rs.ResourceVersion, rs.Generation, rs.Status)
 }
 
 type syncBuffer struct {
@@ -375,4 +366,83 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// TestReadyDelay: with Options.ReadyDelay, the node agent starts each Pod
+// that long after its creation, not before.
+func TestReadyDelay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := start(t, memstore.Options{}, controller.Options{ReadyDelay: time.Second})
+		labels := map[string]string{"app": "x"}
+		two := 2
+		if _, err := e.sys.ReplicaSets.Create(context.Background(), &controller.ReplicaSet{
+			ObjectMeta: controlloop.ObjectMeta{Namespace: "ns", Name: "x"},
+			Spec:       controller.ReplicaSetSpec{Replicas: &two, Selector: labels, Template: controller.PodTemplate{Labels: labels}},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		phases := func() map[string]int {
+			n := map[string]int{}
+			for _, p := range e.pods.All() {
+				n[p.Phase]++
+			}
+			return n
+		}
+		time.Sleep(100 * time.Millisecond) // the controllers start, and create the Pods
+		synctest.Wait()
+		var created time.Time
+		for _, p := range e.pods.All() {
+			created = p.Created
+		}
+		if created.IsZero() {
+			t.Fatal("no pod created")
+		}
+		time.Sleep(time.Until(created.Add(999 * time.Millisecond)))
+		synctest.Wait()
+		if got := phases(); got[controller.Pending] != 2 {
+			t.Fatalf("just before the delay: %v, want 2 pending", got)
+		}
+		time.Sleep(2 * time.Millisecond)
+		synctest.Wait()
+		if got := phases(); got[controller.Running] != 2 {
+			t.Fatalf("just after the delay: %v, want 2 running", got)
+		}
+		e.checkPods(t, controlloop.Key{Namespace: "ns", Name: "x"}, 2)
+	})
+}
+
+// TestRecreatedReplicaSetLeavesOldPods is a bug the test kit's property
+// found: a ReplicaSet deleted and created again under the same name
+// before the controller has seen the delete takes over the Pods of the
+// one deleted (the controller finds Pods by their owner's name, not its
+// UID), so they outlive their owner. Known, not fixed yet: set
+// CONTROLLOOP_KNOWN_BUGS=1 to run it.
+func TestRecreatedReplicaSetLeavesOldPods(t *testing.T) {
+	if os.Getenv("CONTROLLOOP_KNOWN_BUGS") == "" {
+		t.Skip("known bug: a recreated ReplicaSet keeps the Pods of the deleted one; set CONTROLLOOP_KNOWN_BUGS=1 to run")
+	}
+	synctest.Test(t, func(t *testing.T) {
+		e := start(t, memstore.Options{}, controller.Options{})
+		ctx := context.Background()
+		one := 1
+		labels := map[string]string{"app": "b"}
+		rs := &controller.ReplicaSet{
+			ObjectMeta: controlloop.ObjectMeta{Namespace: "ns", Name: "b"},
+			Spec:       controller.ReplicaSetSpec{Replicas: &one, Selector: labels, Template: controller.PodTemplate{Labels: labels}},
+		}
+		if _, err := e.rs.Create(ctx, rs); err != nil {
+			t.Fatal(err)
+		}
+		e.steady(t)
+		e.rs.DelayEvents(time.Second) // the controller sees the delete and the create together
+		if err := e.rs.Delete(ctx, controlloop.KeyOf(rs), controlloop.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.rs.Create(ctx, rs); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second)
+		e.steady(t)
+		e.checkPods(t, controlloop.KeyOf(rs), 1)
+	})
 }

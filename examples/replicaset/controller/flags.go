@@ -18,6 +18,12 @@ type Flags struct {
 // Register defines -replicas, -workers and -v on fs.
 func (f *Flags) Register(fs *flag.FlagSet) {
 	fs.IntVar(&f.Replicas, "replicas", 2, "replicas to start with (the scenario then scales to one more, and down to 1)")
+	f.RegisterRun(fs)
+}
+
+// RegisterRun defines -workers and -v on fs, for a command whose
+// -replicas means something else (it registers its own).
+func (f *Flags) RegisterRun(fs *flag.FlagSet) {
 	fs.IntVar(&f.Workers, "workers", 1, "workers per controller")
 	fs.BoolVar(&f.Verbose, "v", false, "debug logs from the library")
 }

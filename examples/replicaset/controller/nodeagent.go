@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/controlloop/controlloop"
 	"github.com/controlloop/controlloop/informer"
@@ -15,6 +16,10 @@ type NodeAgent struct {
 	Pods      controlloop.Client[*Pod]
 	PodReader informer.Reader[*Pod]
 	Trace     *Tracer
+	// ReadyDelay is how long a Pod takes to start, from its Created time
+	// (as an image pull and a readiness probe would). Defaults to 0: at
+	// once.
+	ReadyDelay time.Duration
 }
 
 // Reconcile implements [reconcile.Reconciler].
@@ -22,6 +27,9 @@ func (a *NodeAgent) Reconcile(ctx context.Context, req reconcile.Request) (recon
 	pod, err := a.PodReader.Get(req)
 	if errors.Is(err, controlloop.ErrNotFound) || err == nil && pod.Phase != Pending {
 		return reconcile.Result{}, nil
+	}
+	if wait := a.ReadyDelay - time.Since(pod.Created); wait > 0 {
+		return reconcile.Result{RequeueAfter: wait}, nil
 	}
 	started := pod.DeepCopy()
 	started.Phase = Running

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/controlloop/controlloop"
 	"github.com/controlloop/controlloop/informer"
@@ -125,8 +126,9 @@ func (r *ReplicaSetReconciler) createPods(ctx context.Context, rs *ReplicaSet, e
 				Labels:          copyMeta(controlloop.ObjectMeta{Labels: rs.Spec.Template.Labels}).Labels,
 				OwnerReferences: []controlloop.OwnerReference{controlloop.OwnerOf(rs, true)},
 			},
-			Image: rs.Spec.Template.Image,
-			Phase: Pending,
+			Image:   rs.Spec.Template.Image,
+			Created: time.Now(),
+			Phase:   Pending,
 		}
 		_, err := r.Pods.Create(ctx, pod)
 		switch {
@@ -174,29 +176,10 @@ func (r *ReplicaSetReconciler) deletePods(ctx context.Context, pods []*Pod) erro
 	return nil
 }
 
-// updateStatus writes status if it differs from what rs shows. On a
-// conflict it reads the ReplicaSet again from the store and retries on the
-// fresh copy, rather than overwriting a change it has not seen.
+// updateStatus writes status if it differs from what rs shows
+// ([WriteStatus]).
 func (r *ReplicaSetReconciler) updateStatus(ctx context.Context, rs *ReplicaSet, status ReplicaSetStatus) error {
-	if rs.Status == status {
-		return nil
-	}
-	const attempts = 5
-	for range attempts {
-		next := rs.DeepCopy()
-		next.Status = status
-		_, err := r.ReplicaSets.UpdateStatus(ctx, next)
-		if !errors.Is(err, controlloop.ErrConflict) {
-			return err
-		}
-		if rs, err = r.ReplicaSets.Get(ctx, controlloop.KeyOf(rs)); err != nil {
-			return err
-		}
-		if rs.Generation != status.ObservedGeneration {
-			return nil // the spec moved on: the update's event brings a new reconcile
-		}
-	}
-	return fmt.Errorf("status of %s: still conflicting after %d attempts: %w", controlloop.KeyOf(rs), attempts, controlloop.ErrConflict)
+	return WriteStatus(ctx, r.ReplicaSets, rs, status, status.ObservedGeneration, func(rs *ReplicaSet) *ReplicaSetStatus { return &rs.Status })
 }
 
 // podIndex returns the index at the end of a Pod's name, or -1.

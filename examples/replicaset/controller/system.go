@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/controlloop/controlloop"
 	"github.com/controlloop/controlloop/admission"
@@ -46,6 +47,15 @@ type Options struct {
 	// Tracer, if set, receives a span per reconcile and per write of the
 	// ReplicaSet controller (reconcile.Options.Tracer).
 	Tracer reconcile.Tracer
+	// ReadyDelay is how long the node agent takes to start a Pod
+	// (NodeAgent.ReadyDelay). Defaults to 0: at once.
+	ReadyDelay time.Duration
+	// Manager, if set, is where New adds the system's caches and
+	// controllers, for a program that runs its own controllers beside
+	// them (the Deployment example does); its LeaderElector is the
+	// system's, and LeaderElector above is ignored. [System.Run] runs it:
+	// run either, once. Defaults to a Manager of the system's own.
+	Manager *reconcile.Manager
 }
 
 // System is the whole example, wired: the two informers (sharing one
@@ -58,7 +68,7 @@ type System struct {
 	Pods        controlloop.Client[*Pod]
 	RSReader    informer.Reader[*ReplicaSet]
 	PodReader   informer.Reader[*Pod]
-	manager     reconcile.Manager
+	manager     *reconcile.Manager
 	rsInf       *informer.Informer[*ReplicaSet]
 	podInf      *informer.Informer[*Pod]
 	rsCtl       *reconcile.Controller[reconcile.Request]
@@ -127,7 +137,7 @@ func New(b Backend, opts Options) (*System, error) {
 		return nil, err
 	}
 	sys.rsCtl = rsCtl
-	agent, err := reconcile.New[reconcile.Request](&NodeAgent{Pods: agentWrites, PodReader: sys.PodReader, Trace: opts.Trace}, ctlOpts("node-agent"))
+	agent, err := reconcile.New[reconcile.Request](&NodeAgent{Pods: agentWrites, PodReader: sys.PodReader, Trace: opts.Trace, ReadyDelay: opts.ReadyDelay}, ctlOpts("node-agent"))
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +149,10 @@ func New(b Backend, opts Options) (*System, error) {
 			return nil, err
 		}
 	}
-	sys.manager.LeaderElector = opts.LeaderElector
+	sys.manager = opts.Manager
+	if sys.manager == nil {
+		sys.manager = &reconcile.Manager{LeaderElector: opts.LeaderElector}
+	}
 	sys.manager.AddCache(&factory)
 	sys.manager.AddController(rsCtl)
 	sys.manager.AddController(agent)
@@ -162,6 +175,14 @@ func (s *System) Inspector() (*inspect.Handler, error) {
 	}
 	return h, errors.Join(inspect.AddInformer(h, s.rsInf), inspect.AddInformer(h, s.podInf))
 }
+
+// ReplicaSetInformer returns the informer of ReplicaSets, for another
+// controller of the program to watch (sharing its cache).
+func (s *System) ReplicaSetInformer() *informer.Informer[*ReplicaSet] { return s.rsInf }
+
+// PodInformer returns the informer of Pods, for another controller of the
+// program to watch, or to wait on (informer.WaitUntil).
+func (s *System) PodInformer() *informer.Informer[*Pod] { return s.podInf }
 
 // Run runs the informers and controllers until ctx ends.
 func (s *System) Run(ctx context.Context) error { return s.manager.Run(ctx) }

@@ -3,6 +3,7 @@ package controller
 import (
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/controlloop/controlloop"
 )
@@ -69,6 +70,9 @@ func (r *ReplicaSet) Converged() bool {
 type Pod struct {
 	controlloop.ObjectMeta
 	Image string `json:"image"`
+	// Created is when the ReplicaSet controller created the Pod; the node
+	// agent waits Options.ReadyDelay from it before starting the Pod.
+	Created time.Time `json:"created,omitzero"`
 	// Phase is Pending until the node agent starts the Pod, then Running.
 	Phase string `json:"phase"`
 }
