@@ -69,10 +69,12 @@ func (c *Controller[R]) endReconcile(rctx *reconcileContext[R], obs Observation,
 		Terminal: obs.Terminal,
 		Started:  start,
 		Duration: obs.Duration,
-		Retries:  c.queue.NumRequeues(rctx.req),
 	}
 	if err != nil {
 		s.Error = err.Error()
+		if !obs.Terminal { // otherwise Forget has reset the count: 0
+			s.Retries = c.queue.NumRequeues(rctx.req)
+		}
 	}
 	c.intro.states.record(s, rctx.id)
 }

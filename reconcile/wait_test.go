@@ -15,6 +15,7 @@ import (
 	"github.com/controlloop/controlloop/memstore"
 	"github.com/controlloop/controlloop/reconcile"
 	"github.com/controlloop/controlloop/reflector"
+	"github.com/controlloop/controlloop/workqueue"
 	"pgregory.net/rapid"
 )
 
@@ -80,7 +81,16 @@ func checkWaitUntilReconciled(rt *rapid.T) {
 		rt.Fatal(err)
 	}
 	w := &waitWorld{inf: inf, succeeded: map[controlloop.Key][]uint64{}}
-	ctl, err := reconcile.New[reconcile.Request](w, reconcile.Options[reconcile.Request]{Name: "wait", Logger: quiet, Workers: rapid.IntRange(1, 3).Draw(rt, "workers")})
+	limiter, err := workqueue.NewItemExponential[reconcile.Request](time.Millisecond, time.Second)
+	if err != nil {
+		rt.Fatal(err)
+	}
+	ctl, err := reconcile.New[reconcile.Request](w, reconcile.Options[reconcile.Request]{
+		Name: "wait", Logger: quiet, Workers: rapid.IntRange(1, 3).Draw(rt, "workers"),
+		// Resyncs re-deliver cached objects at old versions.
+		SyncPeriod:  rapid.SampledFrom([]time.Duration{reconcile.NoSync, 30 * time.Millisecond, 300 * time.Millisecond}).Draw(rt, "sync period"),
+		RateLimiter: limiter, // retries within a second: the wait below stays short
+	})
 	if err != nil {
 		rt.Fatal(err)
 	}
@@ -151,7 +161,7 @@ func checkWaitUntilReconciled(rt *rapid.T) {
 	w.mu.Lock()
 	w.fail = 0
 	w.mu.Unlock()
-	time.Sleep(time.Hour) // virtual: past every backoff
+	time.Sleep(5 * time.Second) // virtual: past every backoff
 	synctest.Wait()
 	mu.Lock()
 	if pending > 0 {

@@ -117,11 +117,13 @@ func TestMetricsFlag(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	// The series, not their values: a reconcile the scenario's last write
+	// triggered may still be running while the page is scraped.
 	for _, want := range []string{
-		`controller_runtime_reconcile_total{controller="replicaset",result="success"}`,
-		`controller_runtime_active_workers{controller="node-agent"} 0`,
-		`workqueue_adds_total{name="replicaset"}`,
-		`workqueue_depth{name="node-agent"} 0`,
+		`controller_runtime_reconcile_total{controller="replicaset",result="success"} `,
+		`controller_runtime_active_workers{controller="node-agent"} `,
+		`workqueue_adds_total{name="replicaset"} `,
+		`workqueue_depth{name="node-agent"} `,
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %s", want)

@@ -40,7 +40,10 @@ type DeploymentReconciler struct {
 func (r *DeploymentReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	d, err := r.DeploymentReader.Get(req)
 	if errors.Is(err, controlloop.ErrNotFound) {
-		return reconcile.Result{}, r.collect(ctx, req)
+		return reconcile.Result{}, r.collect(ctx, req, "")
+	}
+	if err := r.collect(ctx, req, d.UID); err != nil {
+		return reconcile.Result{}, err
 	}
 	if err := Validate(d); err != nil {
 		r.Trace.Printf("reconcile Deployment %s: invalid spec: %v", req, err)
@@ -132,22 +135,27 @@ func (r *DeploymentReconciler) cacheBehind(ctx context.Context, d *Deployment, o
 	return false, nil
 }
 
-// collect deletes the ReplicaSets of a deleted Deployment, as Kubernetes'
-// garbage collector would, once the store confirms it is gone.
-func (r *DeploymentReconciler) collect(ctx context.Context, key controlloop.Key) error {
+// collect deletes the ReplicaSets of a deleted Deployment of key, as
+// Kubernetes' garbage collector would: with uid "", those of any
+// Deployment of that name, once the store confirms it is gone; otherwise
+// those of a former Deployment of that name (deleted, and created again
+// before they went), whose UID is not uid.
+func (r *DeploymentReconciler) collect(ctx context.Context, key controlloop.Key, uid string) error {
 	var orphans []*controller.ReplicaSet
 	for _, rs := range r.RSReader.List(controlloop.Selector{Namespace: key.Namespace}) {
-		if ref, ok := rs.ControllerRef(); ok && ref.Kind == controlloop.KindOf[*Deployment]() && ref.Name == key.Name {
+		if ref, ok := rs.ControllerRef(); ok && ref.Kind == controlloop.KindOf[*Deployment]() && ref.Name == key.Name && ref.UID != uid {
 			orphans = append(orphans, rs)
 		}
 	}
 	if len(orphans) == 0 {
 		return nil
 	}
-	if _, err := r.Deployments.Get(ctx, key); !errors.Is(err, controlloop.ErrNotFound) {
-		return err // nil: the cache has not seen it yet; its event brings a reconcile
+	if uid == "" {
+		if _, err := r.Deployments.Get(ctx, key); !errors.Is(err, controlloop.ErrNotFound) {
+			return err // nil: the cache has not seen it yet; its event brings a reconcile
+		}
 	}
-	r.Trace.Printf("reconcile Deployment %s: deleted; removing its %d ReplicaSets", key, len(orphans))
+	r.Trace.Printf("reconcile Deployment %s: removing %d ReplicaSets of a deleted Deployment", key, len(orphans))
 	for _, rs := range orphans {
 		err := r.ReplicaSets.Delete(ctx, controlloop.KeyOf(rs), controlloop.DeleteOptions{})
 		if err != nil && !errors.Is(err, controlloop.ErrNotFound) {

@@ -52,7 +52,8 @@ func TestInvalidDeploymentReported(t *testing.T) {
 }
 
 // TestDeletedDeploymentCollected: the ReplicaSets of a deleted Deployment
-// go, and with them their Pods.
+// go, and with them their Pods; so do those of a Deployment deleted and
+// created again before they went (the new one makes its own).
 func TestDeletedDeploymentCollected(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		sys := newKitSystem(t, controller.Options{})
@@ -75,6 +76,33 @@ func TestDeletedDeploymentCollected(t *testing.T) {
 		}
 		if rsN, podN := sys.ReplicaSets.RSReader.Len(), sys.pods.Len(); rsN != 0 || podN != 0 {
 			t.Errorf("%d ReplicaSets and %d pods left after the Deployment's delete", rsN, podN)
+		}
+
+		first, err := sys.Deployments.Create(ctx, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sys.w.Steady(); err != nil {
+			t.Fatal(err)
+		}
+		// Deleted and created again at once, behind the controller's back.
+		if err := sys.deployments.Delete(ctx, controlloop.KeyOf(d), controlloop.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		second, err := sys.deployments.Create(ctx, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sys.w.Steady(); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range sys.replicaSets.All() {
+			if ref, _ := r.ControllerRef(); ref.UID != second.UID {
+				t.Errorf("ReplicaSet %s owned by %s, not the new Deployment %s (the first was %s)", r.Name, ref.UID, second.UID, first.UID)
+			}
+		}
+		if n := sys.pods.Len(); n != 2 {
+			t.Errorf("%d pods, want 2", n)
 		}
 	})
 }

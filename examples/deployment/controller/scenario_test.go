@@ -22,8 +22,10 @@ import (
 // kitSystem is the example's system over a test World's stores.
 type kitSystem struct {
 	*controller.System
-	w    *reconciletest.World
-	pods *reconciletest.Store[*rs.Pod]
+	w           *reconciletest.World
+	deployments *reconciletest.Store[*controller.Deployment]
+	replicaSets *reconciletest.Store[*rs.ReplicaSet]
+	pods        *reconciletest.Store[*rs.Pod]
 }
 
 func newKitSystem(t *testing.T, opts controller.Options) *kitSystem {
@@ -41,7 +43,7 @@ func newKitSystem(t *testing.T, opts controller.Options) *kitSystem {
 		t.Fatal(err)
 	}
 	w.Start(sys.Manager())
-	return &kitSystem{System: sys, w: w, pods: pods}
+	return &kitSystem{System: sys, w: w, deployments: deployments, replicaSets: replicaSets, pods: pods}
 }
 
 // stepLine is one printed step: "step 2: old 48916ce1: 3 pods, 3 ready,

@@ -368,6 +368,49 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+// TestReadyDelay: with Options.ReadyDelay, the node agent starts each Pod
+// that long after its creation, not before.
+func TestReadyDelay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := start(t, memstore.Options{}, controller.Options{ReadyDelay: time.Second})
+		labels := map[string]string{"app": "x"}
+		two := 2
+		if _, err := e.sys.ReplicaSets.Create(context.Background(), &controller.ReplicaSet{
+			ObjectMeta: controlloop.ObjectMeta{Namespace: "ns", Name: "x"},
+			Spec:       controller.ReplicaSetSpec{Replicas: &two, Selector: labels, Template: controller.PodTemplate{Labels: labels}},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		phases := func() map[string]int {
+			n := map[string]int{}
+			for _, p := range e.pods.All() {
+				n[p.Phase]++
+			}
+			return n
+		}
+		time.Sleep(100 * time.Millisecond) // the controllers start, and create the Pods
+		synctest.Wait()
+		var created time.Time
+		for _, p := range e.pods.All() {
+			created = p.Created
+		}
+		if created.IsZero() {
+			t.Fatal("no pod created")
+		}
+		time.Sleep(time.Until(created.Add(999 * time.Millisecond)))
+		synctest.Wait()
+		if got := phases(); got[controller.Pending] != 2 {
+			t.Fatalf("just before the delay: %v, want 2 pending", got)
+		}
+		time.Sleep(2 * time.Millisecond)
+		synctest.Wait()
+		if got := phases(); got[controller.Running] != 2 {
+			t.Fatalf("just after the delay: %v, want 2 running", got)
+		}
+		e.checkPods(t, controlloop.Key{Namespace: "ns", Name: "x"}, 2)
+	})
+}
+
 // TestRecreatedReplicaSetLeavesOldPods is a bug the test kit's property
 // found: a ReplicaSet deleted and created again under the same name
 // before the controller has seen the delete takes over the Pods of the

@@ -17,5 +17,7 @@
 // ReplicaSet stored around it is reported in its status and left alone.
 //
 // [New] wires everything over a [Backend] (memstore or etcd) into a
-// [System]; [Scenario] plays the walk-through against a running System.
+// [System], run by a Manager of its own or, with Options.Manager, by the
+// caller's, beside other controllers (the Deployment example's);
+// [Scenario] plays the walk-through against a running System.
 package controller
