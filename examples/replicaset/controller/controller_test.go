@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -411,16 +410,13 @@ func TestReadyDelay(t *testing.T) {
 	})
 }
 
-// TestRecreatedReplicaSetLeavesOldPods is a bug the test kit's property
+// TestRecreatedReplicaSetGetsItsOwnPods is a bug the test kit's property
 // found: a ReplicaSet deleted and created again under the same name
-// before the controller has seen the delete takes over the Pods of the
-// one deleted (the controller finds Pods by their owner's name, not its
-// UID), so they outlive their owner. Known, not fixed yet: set
-// CONTROLLOOP_KNOWN_BUGS=1 to run it.
-func TestRecreatedReplicaSetLeavesOldPods(t *testing.T) {
-	if os.Getenv("CONTROLLOOP_KNOWN_BUGS") == "" {
-		t.Skip("known bug: a recreated ReplicaSet keeps the Pods of the deleted one; set CONTROLLOOP_KNOWN_BUGS=1 to run")
-	}
+// before the controller had seen the delete took over the Pods of the one
+// deleted (the controller found Pods by their owner's name, not its UID),
+// so they outlived their owner. Now those Pods go and the new ReplicaSet
+// gets Pods of its own.
+func TestRecreatedReplicaSetGetsItsOwnPods(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := start(t, memstore.Options{}, controller.Options{})
 		ctx := context.Background()

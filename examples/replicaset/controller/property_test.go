@@ -64,10 +64,8 @@ func TestReplicaSetProperty(t *testing.T) {
 // rsWorld is one schedule's system, and what users asked of it.
 type rsWorld struct {
 	*env
-	// names are those of the ReplicaSets created so far. A name is never
-	// used twice: the controller finds a ReplicaSet's Pods by its name, and
-	// takes over those of a deleted ReplicaSet of the same name
-	// (TestRecreatedReplicaSetLeavesOldPods).
+	// names are those of the ReplicaSets created so far. A create may
+	// reuse the name of a deleted one (TestRecreatedReplicaSetGetsItsOwnPods).
 	names []string
 
 	mu   sync.Mutex     // protects most
@@ -91,7 +89,11 @@ func (s *rsWorld) ask(name string, replicas int) {
 
 func createRS(t *rapid.T, s *rsWorld) {
 	name := "rs" + strconv.Itoa(len(s.names))
-	s.names = append(s.names, name)
+	if len(s.names) > 0 && rapid.Bool().Draw(t, "reuse a name") {
+		name = rapid.SampledFrom(s.names).Draw(t, "reused")
+	} else {
+		s.names = append(s.names, name)
+	}
 	n := rapid.IntRange(0, 3).Draw(t, "replicas")
 	labels := map[string]string{"app": name}
 	s.ask(name, n)
@@ -146,17 +148,17 @@ func (s *rsWorld) neverBeyondAsked() error {
 func (s *rsWorld) converged() error {
 	var errs []error
 	pods := controlloop.Collect(s.pods.All())
-	live := map[string]bool{}
+	live := map[string]bool{} // by UID: a name may have been reused
 	for _, rs := range s.rs.All() {
-		live[rs.Name] = true
+		live[rs.UID] = true
 		errs = append(errs, podsOf(rs, pods, *rs.Spec.Replicas))
 		if !rs.Converged() {
 			errs = append(errs, fmt.Errorf("ReplicaSet %s: status %+v at generation %d, not converged", rs.Name, rs.Status, rs.Generation))
 		}
 	}
 	for _, p := range pods {
-		if ref, _ := p.ControllerRef(); !live[ref.Name] {
-			errs = append(errs, fmt.Errorf("pod %s outlived its ReplicaSet %s", p.Name, ref.Name))
+		if ref, _ := p.ControllerRef(); !live[ref.UID] {
+			errs = append(errs, fmt.Errorf("pod %s outlived its ReplicaSet %s (uid %s)", p.Name, ref.Name, ref.UID))
 		}
 	}
 	if !cachesMatchStores(s.env) {

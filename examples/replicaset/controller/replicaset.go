@@ -79,6 +79,22 @@ func (r *ReplicaSetReconciler) Reconcile(ctx context.Context, req reconcile.Requ
 		return reconcile.Result{}, r.updateStatus(ctx, rs, ReplicaSetStatus{ObservedGeneration: rs.Generation, Invalid: err.Error()})
 	}
 
+	pods, orphans := splitByOwner(pods, rs.UID)
+	if len(orphans) > 0 {
+		// Pods of an earlier ReplicaSet of this name, deleted and created
+		// again before this controller saw it go: not this one's. They go,
+		// as Kubernetes' garbage collector would see to, unless the cache
+		// still shows the earlier ReplicaSet (then the Pods may be the new
+		// one's).
+		if behind, err := r.cacheBehind(ctx, req, rs); behind || err != nil {
+			return reconcile.Result{}, err
+		}
+		r.Trace.Printf("reconcile ReplicaSet %s: removing %d pods of an earlier ReplicaSet of this name", req, len(orphans))
+		if err := r.deletePods(ctx, orphans); err != nil {
+			return reconcile.Result{}, err
+		}
+	}
+
 	want := *rs.Spec.Replicas
 	slices.SortFunc(pods, func(a, b *Pod) int { return cmp.Compare(podIndex(a.Name), podIndex(b.Name)) })
 	ready := 0
@@ -139,6 +155,19 @@ func (r *ReplicaSetReconciler) createPods(ctx context.Context, rs *ReplicaSet, e
 		}
 	}
 	return nil
+}
+
+// splitByOwner splits pods, filed under a ReplicaSet's name, into those
+// of the ReplicaSet with uid and those of another one of that name.
+func splitByOwner(pods []*Pod, uid string) (own, others []*Pod) {
+	for _, p := range pods {
+		if ref, _ := p.ControllerRef(); ref.UID == uid {
+			own = append(own, p)
+		} else {
+			others = append(others, p)
+		}
+	}
+	return own, others
 }
 
 // cacheBehind reads the ReplicaSet key from the store and reports whether
