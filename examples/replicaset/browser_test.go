@@ -1,3 +1,5 @@
+//go:build unix
+
 package main
 
 import (
@@ -74,11 +76,11 @@ func browse(t *testing.T, browser, url string, args ...string) string {
 	defer cancel()
 	all := append([]string{
 		"--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-		"--user-data-dir=" + t.TempDir(), "--window-size=1400,1000",
+		"--window-size=1400,1000",
 		// Run the page's script and its first fetches before the dump.
 		"--virtual-time-budget=5000",
 	}, args...)
-	cmd := exec.CommandContext(ctx, browser, append(all, url)...)
+	cmd := chromiumCommand(t, ctx, browser, append(all, url)...)
 	var out, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr
 	if err := cmd.Run(); err != nil {
