@@ -3,7 +3,6 @@ package reconciletest
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/controlloop/controlloop"
 )
@@ -150,18 +149,8 @@ func (c *Client[T]) forward(ctx context.Context, in <-chan controlloop.Event[T],
 		}
 	}
 	for ev := range in {
-		if h := s.currentHold(); h != nil {
-			if d := time.Until(h.until); d > 0 {
-				t := time.NewTimer(d)
-				select {
-				case <-t.C:
-				case <-h.released:
-				case <-ctx.Done():
-					t.Stop()
-					return
-				}
-				t.Stop()
-			}
+		if !s.waitHold(ctx) {
+			return
 		}
 		if ev.Type == controlloop.Bookmark || ev.Type == controlloop.Error {
 			if !send(ev) {

@@ -6,6 +6,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/controlloop/controlloop"
 	"pgregory.net/rapid"
 )
 
@@ -63,6 +64,9 @@ const (
 	// NoFaults, as Property.Faults, draws no fault at all.
 	NoFaults Faults = 1 << 31
 )
+
+// errFaultSet says what makes a Property's Faults invalid.
+var errFaultSet = fmt.Errorf("a set of faults beyond AllFaults, or NoFaults with others: %w", controlloop.ErrInvalid)
 
 // errFault is the error the storage faults inject.
 var errFault = fmt.Errorf("%w: store failure", ErrInjected)
@@ -131,6 +135,10 @@ func (s *Store[T]) faults(set Faults) []fault {
 // candidates ignores it.
 func (w *World) LoseLeadership(d time.Duration) {
 	w.mu.Lock()
+	if len(w.candidates) == 0 {
+		w.mu.Unlock()
+		return
+	}
 	if w.gap != nil {
 		w.gap()
 		w.gap = nil

@@ -125,6 +125,22 @@ func TestEventFaults(t *testing.T) {
 			t.Fatalf("after the delay, received %v, want [a b]", got)
 		}
 
+		// A second hold, longer, keeps what the first held.
+		s.DelayEvents(time.Second)
+		if _, err := s.Create(ctx, newCounter("held")); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		s.DelayEvents(time.Minute)
+		time.Sleep(time.Minute - time.Nanosecond)
+		if got := received(); len(got) != 0 {
+			t.Fatalf("received %v before the hold that replaced the first was over", got)
+		}
+		time.Sleep(time.Nanosecond)
+		if got := received(); len(got) != 1 || got[0] != "held" {
+			t.Fatalf("after the second hold, received %v, want [held]", got)
+		}
+
 		s.DelayEvents(time.Hour)
 		if _, err := s.Create(ctx, newCounter("c")); err != nil {
 			t.Fatal(err)
@@ -167,6 +183,25 @@ func TestOutage(t *testing.T) {
 		synctest.Wait() // the outage's timer ends it
 		if _, err := s.Client().List(ctx, controlloop.ListOptions{}); err != nil {
 			t.Fatalf("List after the outage = %v", err)
+		}
+	})
+}
+
+// TestLoseLeadershipWithoutCandidates: a World that handed out no
+// candidate ignores LoseLeadership, so that a candidate asked for later
+// leads at once.
+func TestLoseLeadershipWithoutCandidates(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := reconciletest.New(t, reconciletest.Options{})
+		w.LoseLeadership(time.Hour)
+		synctest.Wait()
+		if leader := w.Leader(); leader != "" {
+			t.Fatalf("after LoseLeadership in a World without candidates, %q leads", leader)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if _, err := w.Elector("late").Lead(ctx); err != nil {
+			t.Fatalf("a candidate asked for afterwards does not lead at once: %v", err)
 		}
 	})
 }

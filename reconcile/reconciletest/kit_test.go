@@ -223,3 +223,81 @@ func TestSteadyReportsAStoppedManager(t *testing.T) {
 		}
 	})
 }
+
+// TestSteadyAfterStop: Steady on a stopped World says so.
+func TestSteadyAfterStop(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newLoop(t, reconciletest.Options{})
+		if err := l.w.Stop(); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.w.Steady(); err == nil || !strings.Contains(err.Error(), "the World has stopped") {
+			t.Fatalf("Steady after Stop = %v", err)
+		}
+	})
+}
+
+// TestInvalidFaults: a Faults set beyond AllFaults, or NoFaults with
+// another fault, fails Check at once.
+func TestInvalidFaults(t *testing.T) {
+	for _, set := range []reconciletest.Faults{1 << 20, reconciletest.NoFaults | reconciletest.BreakWatches} {
+		rec := &fatalRecorder{TB: t}
+		p := property(0)
+		p.Faults = set
+		reconciletest.CheckTB(t, rec, p)
+		if len(rec.fatal) != 1 || !strings.Contains(rec.fatal[0], "Property.Faults") {
+			t.Errorf("Faults %#x: Check reported %q", uint32(set), rec.fatal)
+		}
+	}
+}
+
+// TestSteadyWithReplicas: two replicas of one controller, one leading.
+// The standby's queue fills from its cache and stays full; Steady does
+// not wait for it, and returns once the leader has reconciled, also after
+// leadership moved.
+func TestSteadyWithReplicas(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := reconciletest.New(t, reconciletest.Options{SteadyTimeout: time.Minute})
+		s := reconciletest.NewStore[*Counter](w, "counters", memstore.Options{})
+		var mu sync.Mutex
+		runs := map[string]int{} // by replica
+		for _, name := range []string{"a", "b"} {
+			inf, err := informer.New[*Counter](s.Client(), informer.Options[*Counter]{Logger: w.Logger()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctl, err := reconcile.New(reconcile.Func[reconcile.Request](func(context.Context, reconcile.Request) (reconcile.Result, error) {
+				mu.Lock()
+				runs[name]++
+				mu.Unlock()
+				return reconcile.Result{}, nil
+			}), reconcile.Options[reconcile.Request]{Name: "loop-" + name, Logger: w.Logger()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := reconcile.Watch(ctl, inf, reconcile.ForObject[*Counter]()); err != nil {
+				t.Fatal(err)
+			}
+			m := &reconcile.Manager{LeaderElector: w.Elector(name)}
+			m.AddCache(inf)
+			m.AddController(ctl)
+			w.Start(m)
+		}
+		ctx := context.Background()
+		for _, name := range []string{"x", "y"} {
+			if _, err := s.Create(ctx, &Counter{ObjectMeta: controlloop.ObjectMeta{Namespace: "ns", Name: name}}); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Steady(); err != nil {
+				t.Fatalf("after creating %s: %v", name, err)
+			}
+			mu.Lock()
+			total := runs["a"] + runs["b"]
+			mu.Unlock()
+			if total == 0 {
+				t.Fatalf("steady after creating %s, and nothing was reconciled", name)
+			}
+			w.LoseLeadership(time.Second)
+		}
+	})
+}

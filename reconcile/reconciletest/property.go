@@ -42,7 +42,8 @@ type Property[S any] struct {
 	// embedded memstore), not what the system holds under its locks.
 	Always func(s S) error
 	// Faults is the set of faults the schedules draw from. Defaults to
-	// [DefaultFaults]; [NoFaults] draws none.
+	// [DefaultFaults]; [NoFaults] draws none. A set with bits beyond
+	// [AllFaults], or NoFaults with any other fault, is invalid.
 	Faults Faults
 }
 
@@ -53,7 +54,8 @@ type Property[S any] struct {
 // report: the steps drawn, the invariant's error, and the latest entries
 // of the World's trace (events the watches delivered, writes, reconciles,
 // faults, the library's warnings). An invalid p (no Setup, no Actions,
-// an action named as a step of the kit) fails t at once.
+// an action named as a step of the kit, an invalid Faults set) fails t at
+// once.
 //
 // The number of schedules is rapid's: -rapid.checks (100 by default), and
 // their length -rapid.steps (30 by default). To replay a failed schedule,
@@ -96,6 +98,10 @@ var kitSteps = []string{"", "fault", "sleep", "steady"}
 func (p *Property[S]) valid(tb rapid.TB) bool {
 	if p.Setup == nil || len(p.Actions) == 0 {
 		tb.Fatalf("reconciletest: Check: Property.Setup and Property.Actions are required")
+		return false
+	}
+	if p.Faults&^(AllFaults|NoFaults) != 0 || p.Faults&NoFaults != 0 && p.Faults != NoFaults {
+		tb.Fatalf("reconciletest: Check: Property.Faults %#x: %v", uint32(p.Faults), errFaultSet)
 		return false
 	}
 	for _, name := range kitSteps {
@@ -153,7 +159,7 @@ func (sc *schedule[S]) actions(rt *rapid.T) map[string]func(*rapid.T) {
 	}
 	var faults []fault
 	sc.w.mu.Lock()
-	stores, electors := sc.w.stores, sc.w.electors
+	stores, electors := sc.w.stores, len(sc.w.candidates)
 	sc.w.mu.Unlock()
 	for _, s := range stores {
 		faults = append(faults, s.faults(set)...)

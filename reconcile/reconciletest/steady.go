@@ -1,6 +1,7 @@
 package reconciletest
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -42,7 +43,14 @@ const (
 // virtual time (a RequeueAfter loop, a request that keeps failing, a cache
 // that cannot catch up) makes Steady return an error wrapping
 // [ErrNotSteady] that names the requests and caches that kept it busy. A
-// Manager whose Run has returned makes Steady return its error at once.
+// Manager whose Run has returned makes Steady return its error at once,
+// and so does a World that has stopped.
+//
+// Replicas (Managers with candidates of the World's election, see
+// [World.Elector]) stand by while another leads: the requests queued or
+// waiting in their controllers do not keep Steady waiting, those they
+// are still reconciling do. While no replica leads (a leadership change,
+// a gap that Steady's Heal ends), every queue counts.
 func (w *World) Steady() error {
 	w.Heal()
 	deadline := time.Now().Add(w.opts.SteadyTimeout)
@@ -125,12 +133,15 @@ type namedCache interface {
 	Versions() controlloop.VersionComparer
 }
 
-// exited returns an error if a Manager the World started has returned
-// from Run before the World stopped it.
+// exited returns an error if the World has stopped, or if a Manager it
+// started has returned from Run before the World stopped it.
 func (w *World) exited() error {
 	w.mu.Lock()
-	managers := w.managers
+	managers, stopped := w.managers, w.stopped
 	w.mu.Unlock()
+	if stopped {
+		return errStopped
+	}
 	for i, r := range managers {
 		select {
 		case <-r.exited:
@@ -141,20 +152,30 @@ func (w *World) exited() error {
 	return nil
 }
 
+// errStopped is what Steady returns once the World has stopped.
+var errStopped = errors.New("reconciletest: Steady: the World has stopped")
+
 // survey looks at every controller and cache of the World's Managers.
 func (w *World) survey() *survey {
 	w.mu.Lock()
 	managers := w.managers
 	stores := w.stores
+	candidates := w.candidates
 	w.mu.Unlock()
+	leader := w.election.Leader()
 	s := &survey{}
 	for _, r := range managers {
+		name, replica := candidateName(candidates, r.m.LeaderElector)
+		standby := replica && leader != "" && leader != otherName && leader != name
 		for _, c := range r.m.Controllers() {
 			pc, ok := c.(pendingController)
 			if !ok {
 				continue
 			}
 			for _, it := range pc.Pending() {
+				if standby && it.State != workqueue.Processing {
+					continue
+				}
 				s.pending = append(s.pending, describeItem(pc.Name(), it))
 				if it.State == workqueue.Waiting {
 					if !it.ReadyAt.IsZero() && (s.nextReady.IsZero() || it.ReadyAt.Before(s.nextReady)) {
@@ -188,6 +209,16 @@ func (w *World) survey() *survey {
 		}
 	}
 	return s
+}
+
+// candidateName returns the name of le if it is one of candidates. A
+// user's elector may be of a type that cannot be a map key: it is none.
+func candidateName(candidates map[reconcile.LeaderElector]string, le reconcile.LeaderElector) (string, bool) {
+	if le == nil || !reflect.TypeOf(le).Comparable() {
+		return "", false
+	}
+	name, ok := candidates[le]
+	return name, ok
 }
 
 // caches returns the informers among rs, and those of the factories

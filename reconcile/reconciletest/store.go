@@ -1,6 +1,7 @@
 package reconciletest
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"time"
@@ -88,7 +89,9 @@ func (s *Store[T]) LoseReplies(n int) { s.set(&s.lost, n) }
 func (s *Store[T]) DuplicateEvents(n int) { s.set(&s.duplicates, n) }
 
 // DelayEvents holds every watch through the Client for d: events written
-// meanwhile arrive, in order, once d has passed. d <= 0 releases them.
+// meanwhile arrive, in order, once d has passed. A later DelayEvents
+// replaces the hold, for the events already held too; d <= 0 releases
+// them.
 func (s *Store[T]) DelayEvents(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -158,11 +161,33 @@ func (s *Store[T]) take(p *int) bool {
 	return true
 }
 
-// currentHold returns the delay in force, or nil.
-func (s *Store[T]) currentHold() *hold {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.hold
+// waitHold waits while a hold is in force. A hold replaced by a new
+// DelayEvents releases its waiters, which then wait for the new one, so
+// that an event held stays held until the latest hold ends. It returns
+// false if ctx ended first.
+func (s *Store[T]) waitHold(ctx context.Context) bool {
+	for {
+		s.mu.Lock()
+		h := s.hold
+		s.mu.Unlock()
+		if h == nil {
+			return true
+		}
+		d := time.Until(h.until)
+		if d <= 0 {
+			return true
+		}
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+			return true
+		case <-h.released: // ended or replaced: look again
+			t.Stop()
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		}
+	}
 }
 
 // The World's view of its stores, whatever their type.

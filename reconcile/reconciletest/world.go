@@ -39,14 +39,14 @@ type World struct {
 	election reconcile.LocalElection
 	other    reconcile.LeaderElector // the kit's own candidate: takes leadership away
 
-	mu        sync.Mutex // protects the fields below
-	stores    []store    // in the order they were made
-	managers  []*running
-	electors  int // candidates handed out by Elector
-	stopped   bool
-	violation error              // the first Always failure seen during a write
-	always    func() error       // checked after every write through a Client
-	gap       context.CancelFunc // ends the leadership gap in force, if any
+	mu         sync.Mutex // protects the fields below
+	stores     []store    // in the order they were made
+	managers   []*running
+	candidates map[reconcile.LeaderElector]string // handed out by Elector, with their names
+	stopped    bool
+	violation  error              // the first Always failure seen during a write
+	always     func() error       // checked after every write through a Client
+	gap        context.CancelFunc // ends the leadership gap in force, if any
 }
 
 // running is a Manager the World started.
@@ -110,12 +110,17 @@ func (w *World) Tracer() reconcile.Tracer { return tracer{w.trace} }
 // give it to a Manager (Manager.LeaderElector) to let a fault schedule
 // take leadership away from it ([World.LoseLeadership]). Several Managers
 // with one candidate each over the same stores are replicas of one
-// program: one leads at a time.
+// program: one leads at a time, and [World.Steady] does not wait for the
+// requests queued in the others, which stand by.
 func (w *World) Elector(name string) reconcile.LeaderElector {
+	c := w.election.Candidate(name)
 	w.mu.Lock()
-	w.electors++
+	if w.candidates == nil {
+		w.candidates = map[reconcile.LeaderElector]string{}
+	}
+	w.candidates[c] = name
 	w.mu.Unlock()
-	return w.election.Candidate(name)
+	return c
 }
 
 // Leader returns the name of the candidate that leads, "" if none does.
