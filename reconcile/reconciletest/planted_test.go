@@ -3,6 +3,8 @@ package reconciletest_test
 import (
 	"flag"
 	"fmt"
+	"io"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -94,5 +96,38 @@ func TestPlantedBugsAreFound(t *testing.T) {
 			}
 			t.Logf("found:\n%s", report)
 		})
+	}
+}
+
+// TestCheckFailsItsTest runs Check itself, as a user's test does (each
+// schedule in a bubble of its own), on a planted bug: the test it runs in
+// fails, and its output holds the report. The inner test's output is
+// captured, so that its failure does not read as this test's.
+func TestCheckFailsItsTest(t *testing.T) {
+	withRapidFlags(t, map[string]string{
+		"rapid.seed": "1", "rapid.checks": "100", "rapid.nofailfile": "true", "rapid.shrinktime": "10s",
+	})
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	captured := make(chan string)
+	go func() {
+		b, _ := io.ReadAll(r)
+		captured <- string(b)
+	}()
+	stdout := os.Stdout
+	os.Stdout = w
+	passed := asTest("TestRetriesConflicts", func(t *testing.T) { reconciletest.Check(t, property(retriesConflicts)) })
+	os.Stdout = stdout
+	w.Close()
+	out := <-captured
+	if passed {
+		t.Fatalf("Check passed its test on a planted bug:\n%s", out)
+	}
+	for _, want := range []string{"--- FAIL: TestRetriesConflicts", "reconciletest: Always failed", "schedule (the steps drawn):", "replay:"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the failed test's output lacks %q:\n%s", want, out)
+		}
 	}
 }
