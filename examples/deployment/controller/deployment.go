@@ -74,16 +74,25 @@ func (r *DeploymentReconciler) Reconcile(ctx context.Context, req reconcile.Requ
 	return reconcile.Result{}, r.updateStatus(ctx, d, observe(d, hash, owned))
 }
 
-// owned returns d's ReplicaSets in the cache: those in its namespace whose
-// controller is d (by UID, so not a former Deployment of the same name).
+// owned returns d's ReplicaSets in the cache (ownedBy).
 func (r *DeploymentReconciler) owned(d *Deployment) []*controller.ReplicaSet {
 	var owned []*controller.ReplicaSet
 	for _, rs := range r.RSReader.List(controlloop.Selector{Namespace: d.Namespace}) {
-		if ref, ok := rs.ControllerRef(); ok && ref.Kind == controlloop.KindOf[*Deployment]() && ref.UID == d.UID {
+		if ownedBy(rs, d) {
 			owned = append(owned, rs)
 		}
 	}
 	return owned
+}
+
+// ownedBy reports whether rs is one of d's ReplicaSets: in its namespace
+// (the caller lists only that one), with d as its controller, by UID, so
+// not a former Deployment of the same name. Not by d's selector: an old
+// ReplicaSet keeps the labels of its template, which need not match a
+// changed selector.
+func ownedBy(rs *controller.ReplicaSet, d *Deployment) bool {
+	ref, ok := rs.ControllerRef()
+	return ok && ref.Kind == controlloop.KindOf[*Deployment]() && ref.UID == d.UID
 }
 
 func (r *DeploymentReconciler) apply(ctx context.Context, req reconcile.Request, p plan) error {
@@ -112,9 +121,13 @@ func (r *DeploymentReconciler) apply(ctx context.Context, req reconcile.Request,
 }
 
 // cacheBehind reports whether the store holds other versions of d's
-// ReplicaSets than the cache (owned), or other ReplicaSets of d.
+// ReplicaSets than the cache (owned), or other ReplicaSets of d. It picks
+// them from the store as owned picks them from the cache (ownedBy): had it
+// listed by d's selector, a ReplicaSet whose labels do not match it (after
+// the selector changed) would be in the cache only, and the cache behind
+// for ever.
 func (r *DeploymentReconciler) cacheBehind(ctx context.Context, d *Deployment, owned []*controller.ReplicaSet) (bool, error) {
-	list, err := r.ReplicaSets.List(ctx, controlloop.ListOptions{Selector: controlloop.Selector{Namespace: d.Namespace, Labels: d.Spec.Selector}})
+	list, err := r.ReplicaSets.List(ctx, controlloop.ListOptions{Selector: controlloop.Selector{Namespace: d.Namespace}})
 	if err != nil {
 		return false, fmt.Errorf("list ReplicaSets of %s: %w", controlloop.KeyOf(d), err)
 	}
@@ -124,7 +137,7 @@ func (r *DeploymentReconciler) cacheBehind(ctx context.Context, d *Deployment, o
 	}
 	stored := make(map[string]string, len(list.Items))
 	for _, rs := range list.Items {
-		if ref, ok := rs.ControllerRef(); ok && ref.UID == d.UID {
+		if ownedBy(rs, d) {
 			stored[rs.Name] = rs.ResourceVersion
 		}
 	}

@@ -106,3 +106,80 @@ func TestDeletedDeploymentCollected(t *testing.T) {
 		}
 	})
 }
+
+// TestReservedTemplateLabelsInvalid: a template label the controller sets
+// on its ReplicaSets (the revision) is reported, rather than overwritten
+// on the ReplicaSet, whose labels would then no longer be the template's.
+func TestReservedTemplateLabelsInvalid(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sys := newKitSystem(t, controller.Options{})
+		ctx := context.Background()
+		d := webDeployment(2, controller.RollingUpdate{MaxSurge: 1})
+		d.Spec.Selector = map[string]string{"app": "web", controller.RevisionLabel: "stable"}
+		d.Spec.Template.Labels = d.Spec.Selector
+		if _, err := sys.Deployments.Create(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		if err := sys.w.Steady(); err != nil {
+			t.Fatal(err)
+		}
+		got, err := sys.Deployments.Get(ctx, controlloop.KeyOf(d))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "spec.template.labels has " + controller.RevisionLabel; !strings.Contains(got.Status.Invalid, want) {
+			t.Errorf("status.invalid = %q, lacks %q", got.Status.Invalid, want)
+		}
+	})
+}
+
+// TestSelectorChangeRollsOut: a new selector, with new template labels,
+// rolls out like any new template, although the old ReplicaSet's labels
+// no longer match it: the Deployment's ReplicaSets are its by owner.
+func TestSelectorChangeRollsOut(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sys := newKitSystem(t, controller.Options{})
+		ctx := context.Background()
+		d := webDeployment(2, controller.RollingUpdate{MaxSurge: 1})
+		if _, err := sys.Deployments.Create(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		if err := sys.w.Steady(); err != nil {
+			t.Fatal(err)
+		}
+		d, err := sys.Deployments.Get(ctx, controlloop.KeyOf(d))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d = d.DeepCopy()
+		labels := map[string]string{"app": "web2"}
+		d.Spec.Selector, d.Spec.Template.Labels, d.Spec.Template.Image = labels, labels, "nginx:1.28"
+		if _, err := sys.Deployments.Update(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		if err := sys.w.Steady(); err != nil {
+			t.Fatal(err)
+		}
+		got, err := sys.Deployments.Get(ctx, controlloop.KeyOf(d))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.Complete() {
+			t.Errorf("Deployment not rolled out to the new selector: %+v at generation %d", got.Status, got.Generation)
+		}
+		current := "web-" + controller.TemplateHash(d.Spec.Template)
+		for _, r := range sys.replicaSets.All() {
+			if want := map[bool]int{true: 2}[r.Name == current]; *r.Spec.Replicas != want {
+				t.Errorf("ReplicaSet %s at %d replicas, want %d", r.Name, *r.Spec.Replicas, want)
+			}
+		}
+		for k, p := range sys.pods.All() {
+			if ref, _ := p.ControllerRef(); ref.Name != current || p.Labels["app"] != "web2" || p.Phase != rs.Running {
+				t.Errorf("pod %s: %s, owned by %s, labels %v; want Running of %s", k, p.Phase, ref.Name, p.Labels, current)
+			}
+		}
+		if n := sys.pods.Len(); n != 2 {
+			t.Errorf("%d pods, want 2", n)
+		}
+	})
+}

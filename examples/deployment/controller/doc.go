@@ -44,6 +44,15 @@
 // with a new revision, and its Pods come back under it. Old ReplicaSets at
 // zero beyond Spec.RevisionHistoryLimit are deleted, oldest first.
 //
+// A Deployment's ReplicaSets are those it controls, by owner reference
+// and UID, not those its selector matches: the selector may change, and
+// the old ReplicaSets, which keep their labels whether or not the new
+// selector matches them, are rolled away from like any other. The
+// controller sets two labels
+// of its own, [HashLabel] on each ReplicaSet and its Pods and
+// [RevisionLabel] on each ReplicaSet; a template that has either is
+// invalid ([Validate]), since the controller would overwrite it.
+//
 // Before a step writes, the reconciler reads the Deployment's ReplicaSets
 // from the store and waits if the cache is behind them: a step decided on
 // a stale ReplicaSet could count Pods that are gone or miss some that

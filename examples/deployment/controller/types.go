@@ -23,11 +23,15 @@ type DeploymentSpec struct {
 	// Replicas is how many Pods to run.
 	Replicas int `json:"replicas"`
 	// Selector finds the Deployment's Pods by label; it must match the
-	// template's labels.
+	// template's labels. It may change, with the template: the old
+	// ReplicaSets are the Deployment's by owner, not by selector, and are
+	// scaled down as in any rollout.
 	Selector map[string]string `json:"selector"`
 	// Template is what each Pod is made from. Changing it rolls the Pods
 	// over to a new ReplicaSet; setting it back to an earlier template
-	// rolls back to that template's ReplicaSet, if it is still kept.
+	// rolls back to that template's ReplicaSet, if it is still kept. Its
+	// labels must not have the keys [HashLabel] and [RevisionLabel],
+	// which the controller sets.
 	Template controller.PodTemplate `json:"template"`
 	// Strategy bounds the rolling update.
 	Strategy RollingUpdate `json:"strategy"`
@@ -103,6 +107,11 @@ func Validate(d *Deployment) error {
 	}
 	if _, ok := s.Template.Labels[HashLabel]; ok {
 		errs = append(errs, fmt.Errorf("spec.template.labels has %s: the controller sets it", HashLabel))
+	}
+	// A ReplicaSet's labels are its template's and the revision: a
+	// template label of that name would be overwritten on the ReplicaSet.
+	if _, ok := s.Template.Labels[RevisionLabel]; ok {
+		errs = append(errs, fmt.Errorf("spec.template.labels has %s: the controller sets it on the ReplicaSets, for their revision", RevisionLabel))
 	}
 	return errors.Join(errs...)
 }
