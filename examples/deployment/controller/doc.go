@@ -22,7 +22,8 @@
 // A rollout keeps, at every moment, at most Replicas+MaxSurge Pods of the
 // Deployment (counted over its ReplicaSets, old and new), and, once the
 // Deployment has been available, at least Replicas-MaxUnavailable of them
-// running. Each reconcile takes one step, and only while every ReplicaSet
+// running (MaxSurge or MaxUnavailable beyond Replicas counts as Replicas).
+// Each reconcile takes one step, and only while every ReplicaSet
 // of the Deployment is settled (its controller has observed its spec and
 // found exactly that many Pods): then the specs add up to the Pods that
 // exist, and the ready counts in the statuses to no more than the Pods

@@ -41,13 +41,22 @@ type DeploymentSpec struct {
 }
 
 // RollingUpdate bounds a rollout, in Pods, against Spec.Replicas. At most
-// one of the two may be zero.
+// one of the two may be zero. Either beyond Replicas acts as Replicas (so
+// math.MaxInt means no limit on the surge but twice Replicas, and none on
+// the Pods unavailable).
 type RollingUpdate struct {
 	// MaxSurge is how many Pods beyond Replicas may exist during a rollout.
 	MaxSurge int `json:"maxSurge"`
 	// MaxUnavailable is how many Pods below Replicas may be not ready
 	// during a rollout.
 	MaxUnavailable int `json:"maxUnavailable"`
+}
+
+// bounds returns the most Pods a rollout of replicas may have and the
+// fewest that must run, replicas+maxSurge and replicas-maxUnavailable,
+// with each of the two at most replicas: so that neither overflows.
+func (u RollingUpdate) bounds(replicas int) (most, least int) {
+	return replicas + min(u.MaxSurge, replicas), replicas - min(u.MaxUnavailable, replicas)
 }
 
 // DeploymentStatus is the observed state, written by the controller.
