@@ -45,16 +45,23 @@ func (r *DeploymentReconciler) Reconcile(ctx context.Context, req reconcile.Requ
 	if err := r.collect(ctx, req, d.UID); err != nil {
 		return reconcile.Result{}, err
 	}
-	if err := Validate(d); err != nil {
-		r.Trace.Printf("reconcile Deployment %s: invalid spec: %v", req, err)
-		return reconcile.Result{}, r.updateStatus(ctx, d, DeploymentStatus{ObservedGeneration: d.Generation, Invalid: err.Error()})
-	}
 	hash := TemplateHash(d.Spec.Template)
 	owned := r.owned(d)
+	// An invalid Deployment's Pods run on, untouched: its status keeps
+	// counting them.
+	invalid := func(msg string) error {
+		s := observe(d, hash, owned)
+		s.Invalid = msg
+		return r.updateStatus(ctx, d, s)
+	}
+	if err := Validate(d); err != nil {
+		r.Trace.Printf("reconcile Deployment %s: invalid spec: %v", req, err)
+		return reconcile.Result{}, invalid(err.Error())
+	}
 	for _, rs := range owned {
 		if rs.Spec.Template.Labels[HashLabel] == hash && !sameTemplate(rs.Spec.Template, d.Spec.Template) {
-			msg := fmt.Sprintf("ReplicaSet %s has the hash %s of another template %+v", rs.Name, hash, rs.Spec.Template)
-			return reconcile.Result{}, r.updateStatus(ctx, d, DeploymentStatus{ObservedGeneration: d.Generation, Invalid: msg})
+			r.Trace.Printf("reconcile Deployment %s: template hash collision with ReplicaSet %s", req, rs.Name)
+			return reconcile.Result{}, invalid(fmt.Sprintf("ReplicaSet %s has the hash %s of another template %+v", rs.Name, hash, rs.Spec.Template))
 		}
 	}
 	p := nextStep(d, hash, owned)
@@ -178,13 +185,15 @@ func (r *DeploymentReconciler) collect(ctx context.Context, key controlloop.Key,
 	return nil
 }
 
-// observe sums what d's ReplicaSets report.
+// observe sums what d's ReplicaSets report. The updated Pods are those of
+// the current template's ReplicaSet: of its hash and its template (not
+// another template of the same hash).
 func observe(d *Deployment, hash string, owned []*controller.ReplicaSet) DeploymentStatus {
 	s := DeploymentStatus{ObservedGeneration: d.Generation}
 	for _, rs := range owned {
 		s.Replicas += rs.Status.Replicas
 		s.ReadyReplicas += rs.Status.ReadyReplicas
-		if rs.Spec.Template.Labels[HashLabel] == hash {
+		if rs.Spec.Template.Labels[HashLabel] == hash && sameTemplate(rs.Spec.Template, d.Spec.Template) {
 			s.UpdatedReplicas = rs.Status.Replicas
 		}
 	}

@@ -68,7 +68,8 @@ type DeploymentStatus struct {
 	UpdatedReplicas int `json:"updatedReplicas"`
 	// ReadyReplicas counts the running Pods of all its ReplicaSets.
 	ReadyReplicas int `json:"readyReplicas"`
-	// Invalid, if not empty, says why the spec cannot be acted on.
+	// Invalid, if not empty, says why the spec cannot be acted on. The
+	// counts above are still observed: the Pods run on as they were.
 	Invalid string `json:"invalid,omitempty"`
 }
 
