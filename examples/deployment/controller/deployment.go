@@ -45,16 +45,23 @@ func (r *DeploymentReconciler) Reconcile(ctx context.Context, req reconcile.Requ
 	if err := r.collect(ctx, req, d.UID); err != nil {
 		return reconcile.Result{}, err
 	}
-	if err := Validate(d); err != nil {
-		r.Trace.Printf("reconcile Deployment %s: invalid spec: %v", req, err)
-		return reconcile.Result{}, r.updateStatus(ctx, d, DeploymentStatus{ObservedGeneration: d.Generation, Invalid: err.Error()})
-	}
 	hash := TemplateHash(d.Spec.Template)
 	owned := r.owned(d)
+	// An invalid Deployment's Pods run on, untouched: its status keeps
+	// counting them.
+	invalid := func(msg string) error {
+		s := observe(d, hash, owned)
+		s.Invalid = msg
+		return r.updateStatus(ctx, d, s)
+	}
+	if err := Validate(d); err != nil {
+		r.Trace.Printf("reconcile Deployment %s: invalid spec: %v", req, err)
+		return reconcile.Result{}, invalid(err.Error())
+	}
 	for _, rs := range owned {
 		if rs.Spec.Template.Labels[HashLabel] == hash && !sameTemplate(rs.Spec.Template, d.Spec.Template) {
-			msg := fmt.Sprintf("ReplicaSet %s has the hash %s of another template %+v", rs.Name, hash, rs.Spec.Template)
-			return reconcile.Result{}, r.updateStatus(ctx, d, DeploymentStatus{ObservedGeneration: d.Generation, Invalid: msg})
+			r.Trace.Printf("reconcile Deployment %s: template hash collision with ReplicaSet %s", req, rs.Name)
+			return reconcile.Result{}, invalid(fmt.Sprintf("ReplicaSet %s has the hash %s of another template %+v", rs.Name, hash, rs.Spec.Template))
 		}
 	}
 	p := nextStep(d, hash, owned)
@@ -74,16 +81,25 @@ func (r *DeploymentReconciler) Reconcile(ctx context.Context, req reconcile.Requ
 	return reconcile.Result{}, r.updateStatus(ctx, d, observe(d, hash, owned))
 }
 
-// owned returns d's ReplicaSets in the cache: those in its namespace whose
-// controller is d (by UID, so not a former Deployment of the same name).
+// owned returns d's ReplicaSets in the cache (ownedBy).
 func (r *DeploymentReconciler) owned(d *Deployment) []*controller.ReplicaSet {
 	var owned []*controller.ReplicaSet
 	for _, rs := range r.RSReader.List(controlloop.Selector{Namespace: d.Namespace}) {
-		if ref, ok := rs.ControllerRef(); ok && ref.Kind == controlloop.KindOf[*Deployment]() && ref.UID == d.UID {
+		if ownedBy(rs, d) {
 			owned = append(owned, rs)
 		}
 	}
 	return owned
+}
+
+// ownedBy reports whether rs is one of d's ReplicaSets: in its namespace
+// (the caller lists only that one), with d as its controller, by UID, so
+// not a former Deployment of the same name. Not by d's selector: an old
+// ReplicaSet keeps the labels of its template, which need not match a
+// changed selector.
+func ownedBy(rs *controller.ReplicaSet, d *Deployment) bool {
+	ref, ok := rs.ControllerRef()
+	return ok && ref.Kind == controlloop.KindOf[*Deployment]() && ref.UID == d.UID
 }
 
 func (r *DeploymentReconciler) apply(ctx context.Context, req reconcile.Request, p plan) error {
@@ -112,9 +128,13 @@ func (r *DeploymentReconciler) apply(ctx context.Context, req reconcile.Request,
 }
 
 // cacheBehind reports whether the store holds other versions of d's
-// ReplicaSets than the cache (owned), or other ReplicaSets of d.
+// ReplicaSets than the cache (owned), or other ReplicaSets of d. It picks
+// them from the store as owned picks them from the cache (ownedBy): had it
+// listed by d's selector, a ReplicaSet whose labels do not match it (after
+// the selector changed) would be in the cache only, and the cache behind
+// for ever.
 func (r *DeploymentReconciler) cacheBehind(ctx context.Context, d *Deployment, owned []*controller.ReplicaSet) (bool, error) {
-	list, err := r.ReplicaSets.List(ctx, controlloop.ListOptions{Selector: controlloop.Selector{Namespace: d.Namespace, Labels: d.Spec.Selector}})
+	list, err := r.ReplicaSets.List(ctx, controlloop.ListOptions{Selector: controlloop.Selector{Namespace: d.Namespace}})
 	if err != nil {
 		return false, fmt.Errorf("list ReplicaSets of %s: %w", controlloop.KeyOf(d), err)
 	}
@@ -124,7 +144,7 @@ func (r *DeploymentReconciler) cacheBehind(ctx context.Context, d *Deployment, o
 	}
 	stored := make(map[string]string, len(list.Items))
 	for _, rs := range list.Items {
-		if ref, ok := rs.ControllerRef(); ok && ref.UID == d.UID {
+		if ownedBy(rs, d) {
 			stored[rs.Name] = rs.ResourceVersion
 		}
 	}
@@ -165,13 +185,15 @@ func (r *DeploymentReconciler) collect(ctx context.Context, key controlloop.Key,
 	return nil
 }
 
-// observe sums what d's ReplicaSets report.
+// observe sums what d's ReplicaSets report. The updated Pods are those of
+// the current template's ReplicaSet: of its hash and its template (not
+// another template of the same hash).
 func observe(d *Deployment, hash string, owned []*controller.ReplicaSet) DeploymentStatus {
 	s := DeploymentStatus{ObservedGeneration: d.Generation}
 	for _, rs := range owned {
 		s.Replicas += rs.Status.Replicas
 		s.ReadyReplicas += rs.Status.ReadyReplicas
-		if rs.Spec.Template.Labels[HashLabel] == hash {
+		if rs.Spec.Template.Labels[HashLabel] == hash && sameTemplate(rs.Spec.Template, d.Spec.Template) {
 			s.UpdatedReplicas = rs.Status.Replicas
 		}
 	}

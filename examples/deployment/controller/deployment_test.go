@@ -106,3 +106,159 @@ func TestDeletedDeploymentCollected(t *testing.T) {
 		}
 	})
 }
+
+// TestReservedTemplateLabelsInvalid: a template label the controller sets
+// on its ReplicaSets (the revision) is reported, rather than overwritten
+// on the ReplicaSet, whose labels would then no longer be the template's.
+func TestReservedTemplateLabelsInvalid(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sys := newKitSystem(t, controller.Options{})
+		ctx := context.Background()
+		d := webDeployment(2, controller.RollingUpdate{MaxSurge: 1})
+		d.Spec.Selector = map[string]string{"app": "web", controller.RevisionLabel: "stable"}
+		d.Spec.Template.Labels = d.Spec.Selector
+		if _, err := sys.Deployments.Create(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		if err := sys.w.Steady(); err != nil {
+			t.Fatal(err)
+		}
+		got, err := sys.Deployments.Get(ctx, controlloop.KeyOf(d))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "spec.template.labels has " + controller.RevisionLabel; !strings.Contains(got.Status.Invalid, want) {
+			t.Errorf("status.invalid = %q, lacks %q", got.Status.Invalid, want)
+		}
+	})
+}
+
+// TestSelectorChangeRollsOut: a new selector, with new template labels,
+// rolls out like any new template, although the old ReplicaSet's labels
+// no longer match it: the Deployment's ReplicaSets are its by owner.
+func TestSelectorChangeRollsOut(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sys := newKitSystem(t, controller.Options{})
+		ctx := context.Background()
+		d := webDeployment(2, controller.RollingUpdate{MaxSurge: 1})
+		if _, err := sys.Deployments.Create(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		if err := sys.w.Steady(); err != nil {
+			t.Fatal(err)
+		}
+		labels := map[string]string{"app": "web2"}
+		got := change(t, sys, d, func(d *controller.Deployment) {
+			d.Spec.Selector, d.Spec.Template.Labels, d.Spec.Template.Image = labels, labels, "nginx:1.28"
+		})
+		if !got.Complete() {
+			t.Errorf("Deployment not rolled out to the new selector: %+v at generation %d", got.Status, got.Generation)
+		}
+		current := "web-" + controller.TemplateHash(got.Spec.Template)
+		for _, r := range sys.replicaSets.All() {
+			if want := map[bool]int{true: 2}[r.Name == current]; *r.Spec.Replicas != want {
+				t.Errorf("ReplicaSet %s at %d replicas, want %d", r.Name, *r.Spec.Replicas, want)
+			}
+		}
+		for k, p := range sys.pods.All() {
+			if ref, _ := p.ControllerRef(); ref.Name != current || p.Labels["app"] != "web2" || p.Phase != rs.Running {
+				t.Errorf("pod %s: %s, owned by %s, labels %v; want Running of %s", k, p.Phase, ref.Name, p.Labels, current)
+			}
+		}
+		if n := sys.pods.Len(); n != 2 {
+			t.Errorf("%d pods, want 2", n)
+		}
+	})
+}
+
+// TestHashCollisionRefused: a new template whose hash is that of the
+// running one (32 bits of FNV-1a collide) is refused, as TemplateHash
+// says: reported in the status, which still counts the running Pods (none
+// of them updated), and the old Pods are left alone rather than taken
+// for the new template's.
+func TestHashCollisionRefused(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sys := newKitSystem(t, controller.Options{})
+		d := webDeployment(2, controller.RollingUpdate{MaxSurge: 1})
+		d.Spec.Template.Image = "nginx:329599"
+		colliding := d.Spec.Template
+		colliding.Image = "nginx:532382"
+		hash := controller.TemplateHash(d.Spec.Template)
+		if other := controller.TemplateHash(colliding); other != hash {
+			t.Fatalf("the two templates' hashes %s and %s differ: no collision to test", hash, other)
+		}
+		if _, err := sys.Deployments.Create(context.Background(), d); err != nil {
+			t.Fatal(err)
+		}
+		if err := sys.w.Steady(); err != nil {
+			t.Fatal(err)
+		}
+		got := change(t, sys, d, func(d *controller.Deployment) { d.Spec.Template = colliding })
+		if want := "has the hash " + hash + " of another template"; !strings.Contains(got.Status.Invalid, want) {
+			t.Errorf("status.invalid = %q, lacks %q", got.Status.Invalid, want)
+		}
+		if s := got.Status; s.Replicas != 2 || s.ReadyReplicas != 2 || s.UpdatedReplicas != 0 {
+			t.Errorf("status %+v: want the 2 running Pods counted, none updated", s)
+		}
+		if n := sys.ReplicaSets.RSReader.Len(); n != 1 {
+			t.Errorf("%d ReplicaSets, want the first one only", n)
+		}
+		for k, p := range sys.pods.All() {
+			if p.Image != "nginx:329599" || p.Phase != rs.Running {
+				t.Errorf("pod %s: %s %s, want the first template's, running", k, p.Image, p.Phase)
+			}
+		}
+		if n := sys.pods.Len(); n != 2 {
+			t.Errorf("%d pods, want 2", n)
+		}
+	})
+}
+
+// TestInvalidSpecKeepsCounts: a running Deployment whose spec becomes
+// invalid reports why, and its status still counts the Pods that run.
+func TestInvalidSpecKeepsCounts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sys := newKitSystem(t, controller.Options{})
+		d := webDeployment(2, controller.RollingUpdate{MaxSurge: 1})
+		if _, err := sys.Deployments.Create(context.Background(), d); err != nil {
+			t.Fatal(err)
+		}
+		if err := sys.w.Steady(); err != nil {
+			t.Fatal(err)
+		}
+		got := change(t, sys, d, func(d *controller.Deployment) { d.Spec.Strategy = controller.RollingUpdate{} })
+		if got.Status.Invalid == "" {
+			t.Errorf("status %+v: not invalid", got.Status)
+		}
+		if s := got.Status; s.Replicas != 2 || s.ReadyReplicas != 2 || s.UpdatedReplicas != 2 {
+			t.Errorf("status %+v: want the 2 running Pods counted, all updated", s)
+		}
+		if n := sys.pods.Len(); n != 2 {
+			t.Errorf("%d pods, want 2", n)
+		}
+	})
+}
+
+// change changes d in the store as a user would, waits until the system
+// is steady, and returns the Deployment then.
+func change(t *testing.T, sys *kitSystem, d *controller.Deployment, mutate func(*controller.Deployment)) *controller.Deployment {
+	t.Helper()
+	ctx := context.Background()
+	d, err := sys.Deployments.Get(ctx, controlloop.KeyOf(d))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d = d.DeepCopy()
+	mutate(d)
+	if _, err := sys.Deployments.Update(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	if err := sys.w.Steady(); err != nil {
+		t.Fatal(err)
+	}
+	d, err = sys.Deployments.Get(ctx, controlloop.KeyOf(d))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}

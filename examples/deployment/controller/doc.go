@@ -22,7 +22,8 @@
 // A rollout keeps, at every moment, at most Replicas+MaxSurge Pods of the
 // Deployment (counted over its ReplicaSets, old and new), and, once the
 // Deployment has been available, at least Replicas-MaxUnavailable of them
-// running. Each reconcile takes one step, and only while every ReplicaSet
+// running (MaxSurge or MaxUnavailable beyond Replicas counts as Replicas).
+// Each reconcile takes one step, and only while every ReplicaSet
 // of the Deployment is settled (its controller has observed its spec and
 // found exactly that many Pods): then the specs add up to the Pods that
 // exist, and the ready counts in the statuses to no more than the Pods
@@ -43,6 +44,15 @@
 // one is a rollback: its ReplicaSet, if still kept, becomes current again
 // with a new revision, and its Pods come back under it. Old ReplicaSets at
 // zero beyond Spec.RevisionHistoryLimit are deleted, oldest first.
+//
+// A Deployment's ReplicaSets are those it controls, by owner reference
+// and UID, not those its selector matches: the selector may change, and
+// the old ReplicaSets, which keep their labels whether or not the new
+// selector matches them, are rolled away from like any other. The
+// controller sets two labels
+// of its own, [HashLabel] on each ReplicaSet and its Pods and
+// [RevisionLabel] on each ReplicaSet; a template that has either is
+// invalid ([Validate]), since the controller would overwrite it.
 //
 // Before a step writes, the reconciler reads the Deployment's ReplicaSets
 // from the store and waits if the cache is behind them: a step decided on

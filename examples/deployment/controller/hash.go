@@ -18,7 +18,7 @@ const HashLabel = "pod-template-hash"
 // RevisionLabel labels each ReplicaSet of a Deployment with the revision
 // in which its template was last the Deployment's: the newest old
 // ReplicaSets are kept for a rollback, and old ones are scaled down oldest
-// first.
+// first. A template must not have it ([Validate]).
 const RevisionLabel = "revision"
 
 // TemplateHash returns a stable hash of t: the same for equal templates,

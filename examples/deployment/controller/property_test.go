@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,16 +22,22 @@ import (
 // expired and compacted history, failing lists, outages, write conflicts,
 // write errors and lost replies, duplicated events) and leadership
 // changes, while the template keeps changing (to new images and back to
-// earlier ones, mid-rollout or not), across random sizes, strategies,
-// revision history limits, ready delays and workers:
+// earlier ones, mid-rollout or not), and so do the replicas (up and down,
+// to zero too) and the strategy (maxSurge and maxUnavailable, up to
+// math.MaxInt), across random revision history limits, ready delays and
+// workers:
 //
 //   - Always, after every write the controllers make and after every
 //     step, counted over the Pods in the store that carry the
 //     Deployment's selector (every Pod of each of its ReplicaSets, old
 //     and new): at most replicas+maxSurge Pods, and at least
-//     replicas-maxUnavailable of them Running. The schedule starts once
-//     the first rollout (from no Pods) has completed, so the second bound
-//     holds from the start.
+//     replicas-maxUnavailable of them Running, each of maxSurge and
+//     maxUnavailable counted as at most replicas. Since the last time the
+//     rollout was done, the bounds of every spec set since hold: the
+//     most and the least of them (a step decided on an earlier spec may
+//     still be under way, and a scale up cannot be running at once). The
+//     schedule starts once the first rollout (from no Pods) has completed,
+//     so the second bound holds from the start.
 //   - Whenever the system is steady, and at the end: the rollout is done.
 //     Exactly replicas Pods, all Running, all of the current template
 //     (its hash, its image, owned by its ReplicaSet); that ReplicaSet at
@@ -43,7 +51,9 @@ func TestRolloutProperty(t *testing.T) {
 	reconciletest.Check(t, reconciletest.Property[*world]{
 		Setup: setupWorld,
 		Actions: map[string]func(*rapid.T, *world){
-			"setImage": setImage,
+			"setImage":    setImage,
+			"scale":       scale,
+			"setStrategy": setStrategy,
 		},
 		Always:    (*world).withinBounds,
 		Invariant: (*world).rolledOut,
@@ -58,8 +68,11 @@ type world struct {
 	replicaSets *reconciletest.Store[*rs.ReplicaSet]
 	pods        *reconciletest.Store[*rs.Pod]
 	key         controlloop.Key
-	spec        controller.DeploymentSpec // as created; the test changes only the image
+	spec        controller.DeploymentSpec // as created; the selector never changes
 	images      []string                  // the images set so far, oldest first
+
+	mu          sync.Mutex // Always runs on the controllers' goroutines
+	most, least int        // the widest bounds of the specs set since the rollout was last done
 }
 
 func setupWorld(t *rapid.T, w *reconciletest.World) *world {
@@ -72,15 +85,14 @@ func setupWorld(t *rapid.T, w *reconciletest.World) *world {
 		pods:        reconciletest.NewStore[*rs.Pod](w, "pods", small),
 		key:         controlloop.Key{Namespace: "ns", Name: "web"},
 	}
-	strategy := controller.RollingUpdate{MaxSurge: rapid.IntRange(0, 2).Draw(t, "maxSurge")}
-	strategy.MaxUnavailable = rapid.IntRange(max(0, 1-strategy.MaxSurge), 2).Draw(t, "maxUnavailable")
 	labels := map[string]string{"app": "web"}
 	s.spec = controller.DeploymentSpec{
-		Replicas: rapid.IntRange(1, 4).Draw(t, "replicas"), Selector: labels, Strategy: strategy,
+		Replicas: rapid.IntRange(1, 4).Draw(t, "replicas"), Selector: labels, Strategy: drawStrategy(t),
 		RevisionHistoryLimit: rapid.IntRange(0, 2).Draw(t, "revisionHistoryLimit"),
 		Template:             rs.PodTemplate{Labels: labels, Image: "nginx:1"},
 	}
 	s.images = []string{s.spec.Template.Image}
+	s.most, s.least = bounds(s.spec)
 	sys, err := controller.New(controller.Backend{
 		Deployments: s.deployments.Client(),
 		Backend:     rs.Backend{ReplicaSets: s.replicaSets.Client(), Pods: s.pods.Client()},
@@ -123,27 +135,65 @@ func setImage(t *rapid.T, s *world) {
 	case "any":
 		image = rapid.SampledFrom(s.images).Draw(t, "image")
 	}
-	s.set(t, image)
+	s.set(t, func(spec *controller.DeploymentSpec) { spec.Template.Image = image })
+	s.images = append(s.images, image)
 }
 
-// set sets the template's image, as a user would, whether or not a
-// rollout is under way.
-func (s *world) set(t *rapid.T, image string) {
+// scale sets the replicas, up or down, to zero too.
+func scale(t *rapid.T, s *world) {
+	replicas := rapid.IntRange(0, 4).Draw(t, "replicas")
+	s.set(t, func(spec *controller.DeploymentSpec) { spec.Replicas = replicas })
+}
+
+// setStrategy sets maxSurge and maxUnavailable.
+func setStrategy(t *rapid.T, s *world) {
+	strategy := drawStrategy(t)
+	s.set(t, func(spec *controller.DeploymentSpec) { spec.Strategy = strategy })
+}
+
+// drawStrategy draws a valid strategy: small values, and math.MaxInt (no
+// limit, beyond replicas), not both zero.
+func drawStrategy(t *rapid.T) controller.RollingUpdate {
+	values := []int{0, 1, 2, math.MaxInt}
+	surge := rapid.SampledFrom(values).Draw(t, "maxSurge")
+	if surge == 0 {
+		values = values[1:]
+	}
+	return controller.RollingUpdate{MaxSurge: surge, MaxUnavailable: rapid.SampledFrom(values).Draw(t, "maxUnavailable")}
+}
+
+// set changes the spec, as a user would, whether or not a rollout is
+// under way. The bounds widen to the new spec's before the write, since
+// the controllers may act on it at once.
+func (s *world) set(t *rapid.T, change func(*controller.DeploymentSpec)) {
 	ctx := context.Background()
 	d, err := s.deployments.Get(ctx, s.key)
 	if err != nil {
 		t.Fatal(err)
 	}
 	d = d.DeepCopy()
-	d.Spec.Template.Image = image
+	change(&d.Spec)
+	most, least := bounds(d.Spec)
+	s.mu.Lock()
+	s.most, s.least = max(s.most, most), min(s.least, least)
+	s.mu.Unlock()
 	if _, err := s.deployments.Update(ctx, d); err != nil {
 		t.Fatal(err)
 	}
-	s.images = append(s.images, image)
+}
+
+// bounds are the rollout's bounds for spec, as the package doc states
+// them: maxSurge and maxUnavailable beyond replicas count as replicas.
+func bounds(spec controller.DeploymentSpec) (most, least int) {
+	r, u := spec.Replicas, spec.Strategy
+	return r + min(u.MaxSurge, r), r - min(u.MaxUnavailable, r)
 }
 
 // withinBounds checks the rollout's bounds on the Pods in the store.
 func (s *world) withinBounds() error {
+	s.mu.Lock()
+	most, least := s.most, s.least
+	s.mu.Unlock()
 	total, running := 0, 0
 	for _, p := range s.pods.All() {
 		if (controlloop.Selector{Namespace: s.key.Namespace, Labels: s.spec.Selector}).MatchesLabels(p.Labels) {
@@ -153,13 +203,12 @@ func (s *world) withinBounds() error {
 			}
 		}
 	}
-	most, least := s.spec.Replicas+s.spec.Strategy.MaxSurge, s.spec.Replicas-s.spec.Strategy.MaxUnavailable
 	var errs []error
 	if total > most {
-		errs = append(errs, fmt.Errorf("%d pods, more than replicas+maxSurge = %d", total, most))
+		errs = append(errs, fmt.Errorf("%d pods, more than replicas+maxSurge = %d (the most of the specs since the last rollout)", total, most))
 	}
 	if running < least {
-		errs = append(errs, fmt.Errorf("%d pods running, fewer than replicas-maxUnavailable = %d", running, least))
+		errs = append(errs, fmt.Errorf("%d pods running, fewer than replicas-maxUnavailable = %d (the least of the specs since the last rollout)", running, least))
 	}
 	return errors.Join(errs...)
 }
@@ -209,6 +258,12 @@ func (s *world) rolledOut() error {
 	}
 	if pods != d.Spec.Replicas {
 		fail("%d pods, want %d", pods, d.Spec.Replicas)
+	}
+	if len(errs) == 0 {
+		// Done: from here only the current spec's bounds hold.
+		s.mu.Lock()
+		s.most, s.least = bounds(d.Spec)
+		s.mu.Unlock()
 	}
 	return errors.Join(errs...)
 }

@@ -65,7 +65,8 @@ func nextStep(d *Deployment, hash string, owned []*controller.ReplicaSet) plan {
 	}
 	slices.SortFunc(olds, func(a, b *controller.ReplicaSet) int { return cmp.Compare(revision(a), revision(b)) })
 
-	replicas, surge, unavailable := d.Spec.Replicas, d.Spec.Strategy.MaxSurge, d.Spec.Strategy.MaxUnavailable
+	replicas := d.Spec.Replicas
+	most, least := d.Spec.Strategy.bounds(replicas)
 	total, ready, newestOld := 0, 0, 0
 	for _, rs := range owned {
 		total += *rs.Spec.Replicas
@@ -81,12 +82,12 @@ func nextStep(d *Deployment, hash string, owned []*controller.ReplicaSet) plan {
 		want = *owned[current].Spec.Replicas
 		rev = max(revision(owned[current]), newestOld+1) // a rollback makes it the newest again
 	}
-	if grow := min(replicas-want, replicas+surge-total); grow > 0 {
+	if grow := min(replicas-want, most-total); grow > 0 {
 		want += grow
 	}
 	// Old Pods go while enough run; then the current ReplicaSet's beyond
 	// replicas (after Replicas shrank), on the same budget.
-	budget := ready - (replicas - unavailable)
+	budget := ready - least
 	for _, rs := range olds {
 		cut := min(*rs.Spec.Replicas, max(budget, 0))
 		budget -= cut

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 
@@ -69,6 +70,12 @@ func TestNextStep(t *testing.T) {
 			"remove a"},
 		{"fewer replicas: the surplus goes within the budget", deployment(3, 1, 1, 1), []*controller.ReplicaSet{rsAt(d310, "new", 1, 5, 5, 5)},
 			"update new=3@1"},
+		{"a huge maxSurge acts as replicas: a new Deployment gets all its replicas", deployment(3, math.MaxInt, 0, 1), nil,
+			"create new=3@1"},
+		{"a huge maxSurge acts as replicas: all the new Pods at once", deployment(3, math.MaxInt, 0, 1), []*controller.ReplicaSet{rsAt(d310, "old", 1, 3, 3, 3)},
+			"create new=3@2"},
+		{"a huge maxUnavailable acts as replicas: every old Pod may go, after a scale down too", deployment(3, 0, math.MaxInt, 1), []*controller.ReplicaSet{rsAt(d310, "old", 1, 5, 5, 5)},
+			"update old=0@1, create new=0@2"},
 		{"a rollout done: nothing to do", d310, []*controller.ReplicaSet{rsAt(d310, "old", 1, 0, 0, 0), rsAt(d310, "new", 2, 3, 3, 3)},
 			""},
 	} {

@@ -138,12 +138,13 @@ func (sc Scenario) follow(ctx context.Context, sys *System, out io.Writer, targe
 		}
 		last = line
 		steps++
-		least := ""
+		most, least := spec.Strategy.bounds(spec.Replicas)
+		atLeast := ""
 		if rolling {
-			least = fmt.Sprintf(" (at least %d)", spec.Replicas-spec.Strategy.MaxUnavailable)
+			atLeast = fmt.Sprintf(" (at least %d)", least)
 		}
 		fmt.Fprintf(out, "  step %d: %s | %d pods (at most %d), %d ready%s\n", steps, line,
-			c.total, spec.Replicas+spec.Strategy.MaxSurge, c.ready, least)
+			c.total, most, c.ready, atLeast)
 		if err := c.check(spec, rolling); err != nil {
 			return c, fmt.Errorf("%w: step %d: %v", ErrOutOfBounds, steps, err)
 		}
@@ -207,10 +208,11 @@ func countPods(sys *System, d *Deployment) podCount {
 
 // check says which bound c breaks, if any.
 func (c podCount) check(spec DeploymentSpec, rolling bool) error {
-	if most := spec.Replicas + spec.Strategy.MaxSurge; c.total > most {
+	most, least := spec.Strategy.bounds(spec.Replicas)
+	if c.total > most {
 		return fmt.Errorf("%d pods, more than replicas+maxSurge = %d", c.total, most)
 	}
-	if least := spec.Replicas - spec.Strategy.MaxUnavailable; rolling && c.ready < least {
+	if rolling && c.ready < least {
 		return fmt.Errorf("%d pods ready, fewer than replicas-maxUnavailable = %d", c.ready, least)
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -60,6 +61,7 @@ type rollout struct {
 // each step's counts against the bounds it prints.
 func parseReport(t *testing.T, report string, replicas, surge, unavailable int) []rollout {
 	t.Helper()
+	surge, unavailable = min(surge, replicas), min(unavailable, replicas) // beyond replicas, they act as replicas
 	var rollouts []rollout
 	for line := range strings.Lines(report) {
 		line = strings.TrimSuffix(line, "\n")
@@ -95,6 +97,7 @@ func TestScenario(t *testing.T) {
 	second := controller.TemplateHash(rs.PodTemplate{Labels: map[string]string{"app": "web"}, Image: "nginx:1.28"})
 	for _, tc := range []struct{ replicas, surge, unavailable int }{
 		{3, 1, 0}, {3, 0, 1}, {5, 2, 1}, {1, 1, 1}, {4, 0, 4},
+		{3, math.MaxInt, 0}, {3, 0, math.MaxInt}, // no limit: bounded by replicas, without overflow
 	} {
 		t.Run(fmt.Sprintf("replicas=%d,maxSurge=%d,maxUnavailable=%d", tc.replicas, tc.surge, tc.unavailable), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -116,6 +119,10 @@ func TestScenario(t *testing.T) {
 					{"old " + all(second) + ", new " + first, "old " + second + ": 0 pods, 0 ready, new " + all(first)},
 				} {
 					r := rollouts[i]
+					if len(r.steps) == 0 {
+						t.Errorf("%s: no step in the report:\n%s", r.title, out.String())
+						continue
+					}
 					if !strings.HasPrefix(r.steps[0], want.from) || r.steps[len(r.steps)-1] != want.to {
 						t.Errorf("%s: from %q to %q, want from %q to %q", r.title, r.steps[0], r.steps[len(r.steps)-1], want.from, want.to)
 					}

@@ -23,11 +23,15 @@ type DeploymentSpec struct {
 	// Replicas is how many Pods to run.
 	Replicas int `json:"replicas"`
 	// Selector finds the Deployment's Pods by label; it must match the
-	// template's labels.
+	// template's labels. It may change, with the template: the old
+	// ReplicaSets are the Deployment's by owner, not by selector, and are
+	// scaled down as in any rollout.
 	Selector map[string]string `json:"selector"`
 	// Template is what each Pod is made from. Changing it rolls the Pods
 	// over to a new ReplicaSet; setting it back to an earlier template
-	// rolls back to that template's ReplicaSet, if it is still kept.
+	// rolls back to that template's ReplicaSet, if it is still kept. Its
+	// labels must not have the keys [HashLabel] and [RevisionLabel],
+	// which the controller sets.
 	Template controller.PodTemplate `json:"template"`
 	// Strategy bounds the rolling update.
 	Strategy RollingUpdate `json:"strategy"`
@@ -37,13 +41,22 @@ type DeploymentSpec struct {
 }
 
 // RollingUpdate bounds a rollout, in Pods, against Spec.Replicas. At most
-// one of the two may be zero.
+// one of the two may be zero. Either beyond Replicas acts as Replicas (so
+// math.MaxInt means no limit on the surge but twice Replicas, and none on
+// the Pods unavailable).
 type RollingUpdate struct {
 	// MaxSurge is how many Pods beyond Replicas may exist during a rollout.
 	MaxSurge int `json:"maxSurge"`
 	// MaxUnavailable is how many Pods below Replicas may be not ready
 	// during a rollout.
 	MaxUnavailable int `json:"maxUnavailable"`
+}
+
+// bounds returns the most Pods a rollout of replicas may have and the
+// fewest that must run, replicas+maxSurge and replicas-maxUnavailable,
+// with each of the two at most replicas: so that neither overflows.
+func (u RollingUpdate) bounds(replicas int) (most, least int) {
+	return replicas + min(u.MaxSurge, replicas), replicas - min(u.MaxUnavailable, replicas)
 }
 
 // DeploymentStatus is the observed state, written by the controller.
@@ -55,7 +68,8 @@ type DeploymentStatus struct {
 	UpdatedReplicas int `json:"updatedReplicas"`
 	// ReadyReplicas counts the running Pods of all its ReplicaSets.
 	ReadyReplicas int `json:"readyReplicas"`
-	// Invalid, if not empty, says why the spec cannot be acted on.
+	// Invalid, if not empty, says why the spec cannot be acted on. The
+	// counts above are still observed: the Pods run on as they were.
 	Invalid string `json:"invalid,omitempty"`
 }
 
@@ -103,6 +117,11 @@ func Validate(d *Deployment) error {
 	}
 	if _, ok := s.Template.Labels[HashLabel]; ok {
 		errs = append(errs, fmt.Errorf("spec.template.labels has %s: the controller sets it", HashLabel))
+	}
+	// A ReplicaSet's labels are its template's and the revision: a
+	// template label of that name would be overwritten on the ReplicaSet.
+	if _, ok := s.Template.Labels[RevisionLabel]; ok {
+		errs = append(errs, fmt.Errorf("spec.template.labels has %s: the controller sets it on the ReplicaSets, for their revision", RevisionLabel))
 	}
 	return errors.Join(errs...)
 }
