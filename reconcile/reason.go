@@ -178,6 +178,9 @@ func (b *binding[T, R]) noteReasons(n notification[T], obj T, reqs []R, resync b
 		}
 	}
 	for _, req := range reqs {
+		if !b.c.admits(req) { // not queued here: no reconcile would take it
+			continue
+		}
 		r.Mapping = mappingOf(obj, req)
 		b.c.noteReason(req, r)
 	}

@@ -58,7 +58,10 @@ type ItemInfo[T comparable] struct {
 
 // Snapshot returns every item the queue holds, in one consistent view:
 // the Queued items in the order Get would hand them out, then the Waiting
-// ones by ready time, then the Processing ones by hand-out time.
+// ones by ready time (those never due, with a delay beyond the clock's
+// range, last), then the Processing ones: by hand-out time if the queue
+// records times (Options.Timestamps or Metrics), else in no particular
+// order.
 //
 // It holds the queue's lock once, to copy each item's record into a slice
 // allocated beforehand: O(n) for n items, with no allocation under the
@@ -108,6 +111,9 @@ func (q *Queue[T]) Snapshot() []ItemInfo[T] {
 			return cmp.Compare(a.State, b.State)
 		}
 		if a.State == Waiting {
+			if a.ReadyAt.IsZero() != b.ReadyAt.IsZero() { // never due: last
+				return cmp.Compare(btoi(a.ReadyAt.IsZero()), btoi(b.ReadyAt.IsZero()))
+			}
 			return a.ReadyAt.Compare(b.ReadyAt)
 		}
 		return a.Since.Compare(b.Since)
@@ -147,4 +153,11 @@ func (q *Queue[T]) lockedOldestReady() (since instant, ok bool) {
 		})
 	}
 	return since, ok
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

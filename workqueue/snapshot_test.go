@@ -2,6 +2,7 @@ package workqueue_test
 
 import (
 	"context"
+	"math"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -13,7 +14,8 @@ import (
 )
 
 // TestSnapshot checks each state's record: queued items in hand-out order
-// with priority and ready time, waiting items by due time, processing
+// with priority and ready time, waiting items by due time (never due
+// last), processing
 // items with their start, a requeue mark and the limiter's retry count.
 func TestSnapshot(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -30,6 +32,7 @@ func TestSnapshot(t *testing.T) {
 		time.Sleep(time.Second)
 		q.AddWithOptions("low", workqueue.AddOptions{Priority: -1})
 		q.Add("first")
+		q.AddAfter("never", math.MaxInt64) // due never: listed after late
 		q.AddAfter("late", time.Hour)
 		q.AddRateLimited("retry") // 1s, its first retry
 		time.Sleep(time.Second)
@@ -45,6 +48,7 @@ func TestSnapshot(t *testing.T) {
 			{Item: "retry", State: workqueue.Queued, Since: t2, Requeues: 1}, // due at t2, before second's add
 			{Item: "second", State: workqueue.Queued, Since: t2},
 			{Item: "late", State: workqueue.Waiting, ReadyAt: t1.Add(time.Hour)},
+			{Item: "never", State: workqueue.Waiting},
 			{Item: "busy", State: workqueue.Processing, Since: t0, ReadyAt: t0.Add(time.Minute), Requeued: true},
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
