@@ -112,7 +112,10 @@ func (q *Queue[T]) Snapshot() []ItemInfo[T] {
 		}
 		if a.State == Waiting {
 			if a.ReadyAt.IsZero() != b.ReadyAt.IsZero() { // never due: last
-				return cmp.Compare(btoi(a.ReadyAt.IsZero()), btoi(b.ReadyAt.IsZero()))
+				if a.ReadyAt.IsZero() {
+					return 1
+				}
+				return -1
 			}
 			return a.ReadyAt.Compare(b.ReadyAt)
 		}
@@ -153,11 +156,4 @@ func (q *Queue[T]) lockedOldestReady() (since instant, ok bool) {
 		})
 	}
 	return since, ok
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
