@@ -344,7 +344,7 @@ func TestPopBatch(t *testing.T) {
 	for i, name := range []string{"a", "b", "c"} {
 		must(t, f.Add(mk(name, i)))
 	}
-	err := f.PopBatch(context.Background(), 2, func(batch []deltafifo.Popped[*obj], _ string) error {
+	err := f.PopBatch(context.Background(), 2, func(batch []deltafifo.Popped[*obj], _ string, _ bool) error {
 		if len(batch) != 2 || batch[0].Deltas[0].Object.Name != "a" || batch[1].Deltas[0].Object.Name != "b" {
 			t.Errorf("batch = %v, want a then b", batch)
 		}
@@ -363,7 +363,7 @@ func TestPopBatch(t *testing.T) {
 		deltas{d(deltafifo.Added, mk("a", 0)), d(deltafifo.Deleted, mk("a", 9))},
 		deltas{d(deltafifo.Added, mk("b", 1)), d(deltafifo.Updated, mk("b", 9))},
 	)
-	if err := f.PopBatch(context.Background(), 0, func([]deltafifo.Popped[*obj], string) error { return nil }); !errors.Is(err, controlloop.ErrInvalid) {
+	if err := f.PopBatch(context.Background(), 0, func([]deltafifo.Popped[*obj], string, bool) error { return nil }); !errors.Is(err, controlloop.ErrInvalid) {
 		t.Errorf("PopBatch with max 0: err = %v, want ErrInvalid", err)
 	}
 }

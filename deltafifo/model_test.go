@@ -53,6 +53,7 @@ type fifoMachine struct {
 	initial   map[controlloop.Key]bool
 	synced    bool
 	vals      int
+	relisted  bool // a Replace after the initial list's that no PopBatch has reported
 }
 
 var poolNames = []string{"a", "b", "c", "d", "e"}
@@ -153,6 +154,7 @@ func (m *fifoMachine) Replace(t *rapid.T) {
 	must(t, m.f.Replace(list, "rv"))
 	first := !m.populated
 	m.populated = true
+	m.relisted = m.relisted || !first
 	action := synced
 	if m.replaced {
 		action = replaced
@@ -311,8 +313,9 @@ func (m *fifoMachine) PopBatch(t *rapid.T) {
 	want := min(limit, len(m.order))
 	ok := rapid.Float64Range(0, 1).Draw(t, "succeeds") < 0.8
 	var got []deltafifo.Popped[*obj]
-	err := m.f.PopBatch(context.Background(), limit, func(batch []deltafifo.Popped[*obj], _ string) error {
-		got = slices.Clone(batch) // the FIFO reuses batch
+	var relisted bool
+	err := m.f.PopBatch(context.Background(), limit, func(batch []deltafifo.Popped[*obj], _ string, r bool) error {
+		got, relisted = slices.Clone(batch), r // the FIFO reuses batch
 		if !ok {
 			return errFail
 		}
@@ -328,6 +331,13 @@ func (m *fifoMachine) PopBatch(t *rapid.T) {
 	}
 	if len(got) != want {
 		t.Fatalf("PopBatch(%d) handed out %d keys, want %d", limit, len(got), want)
+	}
+	all := want == len(m.order) // the batch takes every queued key
+	if wantRelisted := all && m.relisted; relisted != wantRelisted {
+		t.Fatalf("PopBatch(%d) of %d queued keys reported relisted %v, want %v", limit, len(m.order), relisted, wantRelisted)
+	}
+	if all && ok {
+		m.relisted = false // a failed batch leaves the relist to report again
 	}
 	keys := make([]controlloop.Key, len(got))
 	for i, p := range got {

@@ -78,7 +78,13 @@ type Popped[T controlloop.Object] struct {
 // batch was taken (the last [FIFO.Progress]), if the batch took every
 // queued key, and "" otherwise: with one consumer, once the function has
 // applied the batch, it has applied every change up to version.
-type BatchFunc[T controlloop.Object] func(batch []Popped[T], version string) error
+//
+// relisted is true for the first batch that took every queued key after a
+// relist (a [FIFO.Replace] after the initial list's): with one consumer,
+// once the function has applied the batch, it has applied every change of
+// that relist, and of any before it. Several relists between two such
+// batches are reported once.
+type BatchFunc[T controlloop.Object] func(batch []Popped[T], version string, relisted bool) error
 
 // PopBatch is [FIFO.Pop] for up to limit keys at once: it waits for a queued
 // key, takes the oldest keys queued, up to limit, and calls process once with
@@ -89,9 +95,10 @@ type BatchFunc[T controlloop.Object] func(batch []Popped[T], version string) err
 // indexer Txn, say) pays for its bookkeeping once per batch. Errors as for
 // Pop, and an error wrapping [controlloop.ErrInvalid] for limit < 1.
 //
-// PopBatch also returns when [FIFO.Progress] brought a new version while
-// nothing was queued: it then calls process with an empty batch and that
-// version, so that a consumer learns of a bookmark without a change.
+// PopBatch also returns when [FIFO.Progress] brought a new version, or a
+// relist was made, while nothing was queued: it then calls process with an
+// empty batch, so that a consumer learns of a bookmark, or of a relist
+// that changed nothing, without a change.
 func (f *FIFO[T]) PopBatch(ctx context.Context, limit int, process BatchFunc[T]) error {
 	switch {
 	case process == nil:
@@ -116,21 +123,22 @@ func (f *FIFO[T]) PopBatch(ctx context.Context, limit int, process BatchFunc[T])
 		s := f.lockedTake()
 		batch = append(batch, Popped[T]{Deltas: s.popped, InInitialList: s.poppedInitial, s: s})
 	}
-	version := ""
+	version, relisted := "", false
 	if f.queue.Len() == 0 {
 		version, f.newVersion = f.version, false
+		relisted, f.relisted = f.relisted, false
 	}
 	f.mu.Unlock()
 
 	done := false
 	defer func() {
 		if !done {
-			f.finishBatch(errPanicked, batch)
+			f.finishBatch(errPanicked, batch, relisted)
 		}
 	}()
-	err := process(batch, version)
+	err := process(batch, version, relisted)
 	done = true
-	f.finishBatch(err, batch)
+	f.finishBatch(err, batch, relisted)
 	return err
 }
 
@@ -139,12 +147,16 @@ func (f *FIFO[T]) PopBatch(ctx context.Context, limit int, process BatchFunc[T])
 const maxSpare = 4096
 
 // finishBatch ends the processing of a batch's slots, and keeps the batch
-// for the next PopBatch.
-func (f *FIFO[T]) finishBatch(err error, batch []Popped[T]) {
+// for the next PopBatch. A failed batch that reported a relist leaves it
+// to be reported again, with its requeued keys.
+func (f *FIFO[T]) finishBatch(err error, batch []Popped[T], relisted bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, p := range batch {
 		f.lockedFinish(p.s, err)
+	}
+	if err != nil && relisted {
+		f.relisted = true
 	}
 	clear(batch)
 	if cap(batch) > cap(f.spare) && cap(batch) <= maxSpare {
@@ -163,16 +175,17 @@ func (f *FIFO[T]) lockedTake() *slot[T] {
 	return s
 }
 
-// lockedWait waits until a key is queued (or, with orVersion, Progress
-// brought a version no batch has taken), the FIFO is closed or ctx ends.
-func (f *FIFO[T]) lockedWait(ctx context.Context, orVersion bool) error {
+// lockedWait waits until a key is queued (or, with orNews, Progress
+// brought a version no batch has taken or a relist was made), the FIFO is
+// closed or ctx ends.
+func (f *FIFO[T]) lockedWait(ctx context.Context, orNews bool) error {
 	var stop func() bool
 	defer func() {
 		if stop != nil {
 			stop()
 		}
 	}()
-	for f.queue.Len() == 0 && !(orVersion && f.newVersion) {
+	for f.queue.Len() == 0 && !(orNews && (f.newVersion || f.relisted)) {
 		if f.closed {
 			return ErrClosed
 		}

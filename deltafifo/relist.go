@@ -9,7 +9,8 @@ import "github.com/controlloop/controlloop"
 // resourceVersion is not used.
 //
 // The first Replace (unless a write came first) defines the initial list
-// that [FIFO.HasSynced] waits for. The error wraps [controlloop.ErrInvalid]
+// that [FIFO.HasSynced] waits for; every later one is a relist, which
+// [FIFO.PopBatch] reports. The error wraps [controlloop.ErrInvalid]
 // for a nil item or an invalid key, or comes from Options.Transform, or is
 // [ErrClosed]; nothing is queued then. Cost: O(len(items) + keys held +
 // len(KnownObjects)), holding the FIFO's lock throughout.
@@ -32,6 +33,10 @@ func (f *FIFO[T]) Replace(items []T, resourceVersion string) error {
 	f.lockedTombstoneHeld(r)
 	f.lockedTombstoneKnown(r)
 	f.lockedCheckSynced()
+	if !r.initial {
+		f.relisted = true
+		f.cond.Broadcast() // a PopBatch waits for this news too, even if nothing was queued
+	}
 	return nil
 }
 

@@ -20,15 +20,24 @@ type Handler[T any] interface {
 	OnDelete(obj T, finalStateUnknown bool)
 }
 
-// A RelistHandler is a [Handler] that is told which unchanged objects a
-// relist found. For such an object (delivered to a handler registered with
+// A RelistHandler is a [Handler] that is told of relists. For an unchanged
+// object a relist found (delivered to a handler registered with
 // HandlerOptions.ResyncOnRelist) the informer calls OnRelist(obj) instead
 // of OnUpdate(obj, obj), so that the handler can tell a relist from a
 // resync, which still comes as OnUpdate. A relist that found an object
 // changed delivers OnUpdate(old, new), as a watch event would.
+//
+// OnRelistDone comes once the cache holds a relist's result and every
+// notification of the relist has come before it: events may have been
+// missed while the watch was down (an object created and deleted in the
+// gap leaves no trace in the relist), so a handler may want to look again
+// at what depends on this informer. It comes for every relist (after a
+// watch expired or failed), even one that changed nothing, never for the
+// initial list; several relists applied together come as one.
 type RelistHandler[T any] interface {
 	Handler[T]
 	OnRelist(obj T)
+	OnRelistDone()
 }
 
 // HandlerFuncs adapts functions to a [Handler]; a nil function ignores its

@@ -2,6 +2,9 @@ package informer_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -511,6 +514,9 @@ func TestResyncOnRelist(t *testing.T) {
 		if diff := cmp.Diff(want, eventsByKey(from(aware.all(), 6))); diff != "" {
 			t.Errorf("RelistHandler, after its resync (-want +got):\n%s", diff)
 		}
+		if got := aware.relistsDone(); !slices.Equal(got, []int{6}) {
+			t.Errorf("RelistHandler: relists done after events %v, want [6] (after the relist's three)", got)
+		}
 	})
 }
 
@@ -527,10 +533,129 @@ func eventsByKey(events []event) map[string]event {
 func from(events []event, n int) []event { return events[min(n, len(events)):] }
 
 // relistRecorder is a recorder that is an [informer.RelistHandler].
-type relistRecorder struct{ recorder }
+type relistRecorder struct {
+	recorder
+	dones []int // per OnRelistDone: how many events came before it
+}
 
 func (r *relistRecorder) OnRelist(obj *Pod) {
 	r.record(event{Kind: "relist", Key: controlloop.KeyOf(obj).String(), RV: obj.ResourceVersion, OldRV: obj.ResourceVersion})
+}
+
+func (r *relistRecorder) OnRelistDone() {
+	r.mu.Lock()
+	r.dones = append(r.dones, len(r.events))
+	r.mu.Unlock()
+}
+
+func (r *relistRecorder) relistsDone() []int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.dones)
+}
+
+// TestRelistDone: a RelistHandler, with or without ResyncOnRelist, is told
+// once per relist that it is done, after the relist's notifications (an
+// inferred delete here), also for a relist that changed nothing, and
+// never for the initial list.
+func TestRelistDone(t *testing.T) {
+	for _, opts := range []informer.HandlerOptions{{}, {ResyncOnRelist: true}} {
+		t.Run(fmt.Sprintf("ResyncOnRelist=%v", opts.ResyncOnRelist), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				s := newStore(t)
+				_, _ = s.Create(ctx, pod("ns", "a"))
+				inf := newInformer(t, s, informer.Options[*Pod]{})
+				h := &relistRecorder{}
+				if _, err := inf.AddHandler(h, opts); err != nil {
+					t.Fatal(err)
+				}
+				stop := start(inf)
+				defer stop()
+				synctest.Wait()
+				if got := h.relistsDone(); len(got) != 0 {
+					t.Fatalf("after the initial list: relists done after events %v, want none", got)
+				}
+				s.FailNextWatch(errors.New("injected"))
+				s.BreakWatches()
+				synctest.Wait() // the reflector backs off, then lists again
+				_ = s.Delete(ctx, controlloop.Key{Namespace: "ns", Name: "a"}, controlloop.DeleteOptions{})
+				time.Sleep(time.Minute)
+				want := []event{
+					{Kind: "add", Key: "ns/a", RV: "1", Initial: true},
+					{Kind: "delete", Key: "ns/a", RV: "1", Unknown: true},
+				}
+				if diff := cmp.Diff(want, h.all()); diff != "" {
+					t.Fatalf("events (-want +got):\n%s", diff)
+				}
+				if got := h.relistsDone(); !slices.Equal(got, []int{2}) {
+					t.Fatalf("after a relist that inferred a delete: relists done after events %v, want [2]", got)
+				}
+				s.FailWatches(nil) // expired: a relist of an empty store, into an empty cache
+				time.Sleep(time.Minute)
+				if got := h.relistsDone(); !slices.Equal(got, []int{2, 2}) {
+					t.Fatalf("after a relist that changed nothing: relists done after events %v, want [2 2]", got)
+				}
+			})
+		})
+	}
+}
+
+// TestRegistrationResync: Registration.Resync delivers every cached object
+// again to that handler alone, once however often it was asked before the
+// resync ran, whether or not the handler has a resync period; on a removed
+// registration it does nothing.
+func TestRegistrationResync(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newStore(t)
+		_, _ = s.Create(ctx, pod("ns", "a"))
+		_, _ = s.Create(ctx, pod("ns", "b"))
+		inf := newInformer(t, s, informer.Options[*Pod]{})
+		asking, other, periodic, removed := &recorder{}, &recorder{}, &recorder{}, &recorder{}
+		reg, _ := inf.AddHandler(asking, informer.HandlerOptions{})
+		_, _ = inf.AddHandler(other, informer.HandlerOptions{})
+		preg, _ := inf.AddHandler(periodic, informer.HandlerOptions{ResyncPeriod: time.Hour})
+		rreg, _ := inf.AddHandler(removed, informer.HandlerOptions{})
+		stop := start(inf)
+		defer stop()
+		synctest.Wait()
+		rreg.Remove()
+		reg.Resync()
+		reg.Resync()
+		rreg.Resync()
+		synctest.Wait()
+		resync := map[string]event{ // in no particular order
+			"ns/a": {Kind: "update", Key: "ns/a", RV: "1", OldRV: "1"},
+			"ns/b": {Kind: "update", Key: "ns/b", RV: "2", OldRV: "2"},
+		}
+		resynced := func(r *recorder, n int) map[string]event {
+			got := from(r.all(), n)
+			if len(got) != len(resync) {
+				t.Errorf("%d events after the first %d, want %d: %v", len(got), n, len(resync), got)
+			}
+			return eventsByKey(got)
+		}
+		if diff := cmp.Diff(resync, resynced(asking, 2)); diff != "" {
+			t.Errorf("the handler that asked, twice (-want +got):\n%s", diff)
+		}
+		for name, r := range map[string]*recorder{"another": other, "a periodic": periodic, "a removed": removed} {
+			if got := from(r.all(), 2); len(got) != 0 {
+				t.Errorf("%s handler got %v, want nothing", name, got)
+			}
+		}
+		preg.Resync()
+		synctest.Wait()
+		if diff := cmp.Diff(resync, resynced(periodic, 2)); diff != "" {
+			t.Errorf("a periodic handler that asked (-want +got):\n%s", diff)
+		}
+		if got := from(asking.all(), 4); len(got) != 0 {
+			t.Errorf("the handler that asked before got %v from another's resync, want nothing", got)
+		}
+		time.Sleep(time.Hour) // the periodic resync keeps its schedule
+		synctest.Wait()
+		if diff := cmp.Diff(resync, resynced(periodic, 4)); diff != "" {
+			t.Errorf("the periodic handler, an hour on (-want +got):\n%s", diff)
+		}
+	})
 }
 
 // TestHandlerAddedDuringBatchGetsEachChangeOnce (issue 14): while the

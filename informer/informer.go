@@ -45,10 +45,13 @@ type Informer[T controlloop.Object] struct {
 	regsBuf []*Registration[T]
 
 	// resyncMu protects resyncRegs, the registrations with a resync period,
-	// and their next resync. It is not mu, so that the resync loop never
-	// waits for process.
+	// and their next resync; asked, those whose Resync asked for one, and
+	// resynced, those marked for the last resync because they asked. It is
+	// not mu, so that the resync loop never waits for process.
 	resyncMu   sync.Mutex
 	resyncRegs []*Registration[T]
+	asked      []*Registration[T]
+	resynced   []*Registration[T]
 
 	// mu protects the fields below. process holds it while it writes a
 	// batch into the cache and buffers its notifications, but never while
@@ -189,6 +192,7 @@ func (i *Informer[T]) AddHandler(h Handler[T], opts HandlerOptions) (*Registrati
 	}
 	r := newRegistration(h, opts, i.log)
 	r.remove = func() { i.removeHandler(r) }
+	r.resync = func() { i.askResync(r) }
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	switch {
@@ -219,6 +223,8 @@ func (i *Informer[T]) removeHandler(r *Registration[T]) {
 	i.regs = slices.DeleteFunc(i.regs, func(x *Registration[T]) bool { return x == r })
 	i.resyncMu.Lock()
 	i.resyncRegs = slices.DeleteFunc(i.resyncRegs, func(x *Registration[T]) bool { return x == r })
+	i.asked = slices.DeleteFunc(i.asked, func(x *Registration[T]) bool { return x == r })
+	r.removed = true
 	i.resyncMu.Unlock()
 }
 

@@ -16,6 +16,7 @@ const (
 	addNotification notificationKind = iota + 1
 	updateNotification
 	deleteNotification
+	relistDoneNotification // to RelistHandlers only
 )
 
 // notification is one call to make on a Handler.
@@ -29,9 +30,11 @@ type notification[T any] struct {
 // [Informer.AddHandler]. Its methods are safe for concurrent use.
 type Registration[T any] struct {
 	handler Handler[T]
+	relists bool // handler is a RelistHandler
 	opts    HandlerOptions
 	log     *slog.Logger
 	remove  func() // takes the registration out of its informer
+	resync  func() // asks the informer for a resync of this handler
 
 	mu      sync.Mutex // protects the fields below
 	cond    sync.Cond  // broadcast when the buffer changes or the registration stops
@@ -46,14 +49,16 @@ type Registration[T any] struct {
 	delivered atomic.Uint64 // notifications handed to the handler
 	panics    atomic.Int64
 
-	// Resync state: nextResync is guarded by the informer's resyncMu;
-	// resyncing is read when changes are distributed.
+	// Resync state: nextResync and removed are guarded by the informer's
+	// resyncMu; resyncing is read when changes are distributed.
 	nextResync time.Time
+	removed    bool
 	resyncing  atomic.Bool
 }
 
 func newRegistration[T any](h Handler[T], opts HandlerOptions, log *slog.Logger) *Registration[T] {
 	r := &Registration[T]{handler: h, opts: opts, log: log}
+	_, r.relists = h.(RelistHandler[T])
 	r.cond.L = &r.mu
 	return r
 }
@@ -87,6 +92,13 @@ func (r *Registration[T]) target() uint64 {
 // Remove stops delivering to the handler and drops what it had buffered.
 // A notification being delivered finishes first. Removing twice is a no-op.
 func (r *Registration[T]) Remove() { r.remove() }
+
+// Resync asks for one resync of this handler, as soon as the informer
+// runs: every cached object is delivered to it again as an update with
+// old and new the same, as its ResyncPeriod would (a handler without one
+// gets it too). Several calls before the resync starts ask for one. It
+// never waits; on a removed registration it does nothing.
+func (r *Registration[T]) Resync() { r.resync() }
 
 // Pending returns how many notifications wait in the buffer: a handler that
 // cannot keep up shows here.
@@ -198,5 +210,7 @@ func (r *Registration[T]) deliver(n notification[T]) {
 		r.handler.OnUpdate(n.old, n.obj)
 	case deleteNotification:
 		r.handler.OnDelete(n.obj, n.flag)
+	case relistDoneNotification:
+		r.handler.(RelistHandler[T]).OnRelistDone()
 	}
 }

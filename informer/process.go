@@ -18,7 +18,9 @@ import (
 //  3. it publishes the version the batch brought the cache to
 //     (AppliedVersion: the FIFO hands it with a batch that took every
 //     queued key, and with an empty batch after a bookmark);
-//  4. it hands each change's notification to the handlers, in order.
+//  4. it hands each change's notification to the handlers, in order, and,
+//     once a relist's changes are all applied, tells the RelistHandlers
+//     that the relist is done.
 //
 // The indexer is the only cache: it is also the FIFO's KnownObjects, which
 // is up to date with the batch's keys when process returns, as the FIFO
@@ -51,7 +53,7 @@ type change[T any] struct {
 // for room in a handler's bounded buffer, so that a handler added meanwhile
 // gets each change either in its initial list or as a notification, never
 // both.
-func (i *Informer[T]) process(batch []deltafifo.Popped[T], version string) error {
+func (i *Informer[T]) process(batch []deltafifo.Popped[T], version string, relisted bool) error {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	changes := i.changes[:0]
@@ -68,6 +70,9 @@ func (i *Informer[T]) process(batch []deltafifo.Popped[T], version string) error
 		}
 	})
 	i.advance(i.newestIn(batch, version)) // the Txn has published the batch
+	if relisted {
+		changes = append(changes, change[T]{n: notification[T]{kind: relistDoneNotification}})
+	}
 	// The batch is owed to the handlers registered now: one added while
 	// the distribution below waits finds the batch in its initial list.
 	regs := append(i.regsBuf[:0], i.regs...)
@@ -128,18 +133,31 @@ func (i *Informer[T]) write(tx *indexer.Txn[T], d deltafifo.Delta[T], inInitialL
 	}, true
 }
 
-// distribute buffers c's notification for every handler of regs, or, for
-// a resync (an update that changed nothing), for the handlers whose resync
-// is due and, if a relist found it, those that asked for relists. It waits
-// for no handler: it appends to full the registrations whose bounded
-// buffer had no room, for the caller to wait on once it has released mu.
+// distribute buffers c's notification for every handler of regs that
+// wants it (see wants). It waits for no handler: it appends to full the
+// registrations whose bounded buffer had no room, for the caller to wait
+// on once it has released mu.
 func distribute[T controlloop.Object](regs []*Registration[T], c change[T], full []*Registration[T]) []*Registration[T] {
 	for _, r := range regs {
-		if (!c.resync || r.resyncing.Load() || c.relist && r.opts.ResyncOnRelist) && !r.tryEnqueue(c.n) {
+		if r.wants(c) && !r.tryEnqueue(c.n) {
 			full = append(full, r)
 		}
 	}
 	return full
+}
+
+// wants reports whether r's handler gets c: every change, except that a
+// resync (an update that changed nothing) goes only to handlers whose
+// resync is due and, if a relist found it, those that asked for relists,
+// and the end of a relist only to RelistHandlers.
+func (r *Registration[T]) wants(c change[T]) bool {
+	switch {
+	case c.n.kind == relistDoneNotification:
+		return r.relists
+	case c.resync:
+		return r.resyncing.Load() || c.relist && r.opts.ResyncOnRelist
+	}
+	return true
 }
 
 // newestIn returns the newest of the version already applied, version

@@ -2,6 +2,7 @@ package informer
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -40,10 +41,27 @@ func (i *Informer[T]) nudgeResync() {
 	}
 }
 
-// nextResync returns when the earliest handler resync is due.
+// askResync asks for a resync of r alone, now: see Registration.Resync.
+func (i *Informer[T]) askResync(r *Registration[T]) {
+	i.resyncMu.Lock()
+	ask := !r.removed && !slices.Contains(i.asked, r)
+	if ask {
+		i.asked = append(i.asked, r)
+	}
+	i.resyncMu.Unlock()
+	if ask {
+		i.nudgeResync()
+	}
+}
+
+// nextResync returns when the earliest handler resync is due: now if a
+// handler asked for one.
 func (i *Informer[T]) nextResync() (time.Time, bool) {
 	i.resyncMu.Lock()
 	defer i.resyncMu.Unlock()
+	if len(i.asked) > 0 {
+		return time.Now(), true
+	}
 	var next time.Time
 	for _, r := range i.resyncRegs {
 		if next.IsZero() || r.nextResync.Before(next) {
@@ -53,11 +71,15 @@ func (i *Informer[T]) nextResync() (time.Time, bool) {
 	return next, !next.IsZero()
 }
 
-// markResyncing chooses the handlers whose resync is due, schedules their
-// next, and reports whether any is due.
+// markResyncing chooses the handlers whose resync is due, and those that
+// asked for one, schedules the next periodic ones, and reports whether any
+// is due.
 func (i *Informer[T]) markResyncing() bool {
 	i.resyncMu.Lock()
 	defer i.resyncMu.Unlock()
+	for _, r := range i.resynced {
+		r.resyncing.Store(false)
+	}
 	now := time.Now()
 	due := false
 	for _, r := range i.resyncRegs {
@@ -67,5 +89,9 @@ func (i *Informer[T]) markResyncing() bool {
 			due = true
 		}
 	}
-	return due
+	for _, r := range i.asked {
+		r.resyncing.Store(true)
+	}
+	i.resynced, i.asked = append(i.resynced[:0], i.asked...), i.asked[:0]
+	return due || len(i.resynced) > 0
 }

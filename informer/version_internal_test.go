@@ -31,13 +31,13 @@ func TestBatchAdvancesToItsNewestChange(t *testing.T) {
 		{Type: deltafifo.Added, Object: &vpod{controlloop.ObjectMeta{Name: "a", ResourceVersion: "9"}}},
 		{Type: deltafifo.Updated, Object: &vpod{controlloop.ObjectMeta{Name: "a", ResourceVersion: "12"}}},
 	}}}
-	if err := inf.process(batch, "7"); err != nil {
+	if err := inf.process(batch, "7", false); err != nil {
 		t.Fatal(err)
 	}
 	if v, _ := inf.AppliedVersion(); v != "12" {
 		t.Errorf("after a batch up to version 12 with progress 7: AppliedVersion = %q, want 12", v)
 	}
-	if err := inf.process(nil, "20"); err != nil { // a bookmark
+	if err := inf.process(nil, "20", false); err != nil { // a bookmark
 		t.Fatal(err)
 	}
 	if v, _ := inf.AppliedVersion(); v != "20" {
@@ -48,7 +48,7 @@ func TestBatchAdvancesToItsNewestChange(t *testing.T) {
 	resync := []deltafifo.Popped[*vpod]{{Deltas: deltafifo.Deltas[*vpod]{
 		{Type: deltafifo.Sync, Object: &vpod{controlloop.ObjectMeta{Name: "a", ResourceVersion: "12"}}},
 	}}}
-	if err := inf.process(resync, "11"); err != nil {
+	if err := inf.process(resync, "11", false); err != nil {
 		t.Fatal(err)
 	}
 	if v, _ := inf.AppliedVersion(); v != "20" {

@@ -64,7 +64,12 @@
 //
 //   - treats a relist as a resync: every object the informer's relist
 //     finds (after its watch expired or failed) is mapped again, an
-//     unchanged one as a resync, at the controller's LowPriority;
+//     unchanged one as a resync, at the controller's LowPriority; once
+//     the relist is done, every other binding of the controller resyncs
+//     (its informer's cache, mapped again at LowPriority), since a change
+//     missed while the watch was down may matter to a request no listed
+//     object maps to: a parent whose only child was created and deleted
+//     in the gap;
 //   - resyncs: every object in the informer's cache is delivered again
 //     about once per Options.SyncPeriod (each binding draws its period
 //     from 90% to 100% of it; 10 hours by default), mapped and enqueued at
@@ -77,13 +82,15 @@
 // against the state the caches then hold within one SyncPeriod (after the
 // retries of a panicking mapping have succeeded); TestLevelTriggered checks
 // this for a parent -> children controller under random store faults,
-// reconcile and mapping failures and writes by others. The cost is one extra
-// reconcile, at low priority, per object a relist finds, and per watched
-// object per SyncPeriod: shorten SyncPeriod to heal faster, lengthen it, or
-// set it to [NoSync] to reconcile less. Without it, only relists heal what
-// events missed, and only through the objects a relist finds: a parent
-// whose one child was created and deleted while the watch was down maps
-// from no listed child, so nothing reconciles it again. Predicates apply to resyncs too:
+// reconcile and mapping failures and writes by others. The cost: for each
+// relist of any of the controller's informers, every object in its caches
+// is mapped again and the requests enqueued at low priority (the queue
+// holds a request once, however many objects map to it), and so is every
+// watched object once per SyncPeriod. Shorten SyncPeriod to heal faster,
+// lengthen it, or set it to [NoSync] to reconcile less: relists alone then
+// heal what events missed (TestMissedChildIsHealedByRelist,
+// TestOnlyChildMissedIsHealedByRelist), and nothing catches what no event
+// reports, such as state outside the caches. Predicates apply to resyncs too:
 // one that drops updates whose version did not change
 // ([ResourceVersionChanged], [GenerationChanged]) drops that binding's
 // resyncs, and with them this guarantee.

@@ -58,7 +58,10 @@ func ForOwner[T, O controlloop.Object](onlyController bool) Mapper[T, Request] {
 //
 // Every cached object is resynced about once per Options.SyncPeriod, and
 // every object a relist finds is delivered again (as a resync if it did
-// not change), so that a relist acts as a resync. A
+// not change), so that a relist acts as a resync; once the relist is
+// done, the controller's other bindings resync too, so that a request that
+// none of the listed objects maps to (a parent whose only child was
+// created and deleted while the watch was down) is reconciled again. A
 // notification whose Mapper or Predicate panics is not lost: the panic is
 // recovered and logged, and the same notification is mapped again after a
 // per-object backoff (5ms, doubling up to 1000s) until it maps without
@@ -91,6 +94,9 @@ func Watch[T controlloop.Object, R comparable](c *Controller[R], inf *informer.I
 	}
 	c.WaitForSync(inf.HasSynced)
 	c.addBindingProbe(bindingProbe{informer: b.informer, cacheSynced: inf.HasSynced, progress: reg.InitialProgress, pending: reg.Pending})
+	c.mu.Lock()
+	c.resyncs = append(c.resyncs, bindingResync{binding: b, resync: reg.Resync})
+	c.mu.Unlock()
 	if v := inf.Versions(); v != nil { // fresh.go: gate on, and wait for, what it applies
 		c.fresh.readFrom(&versionReader{name: inf.Name(), versions: v, scope: v.VersionScope(), kind: reflect.TypeFor[T](), applied: inf.AppliedVersion})
 	}
@@ -185,6 +191,31 @@ func (b *binding[T, R]) OnRelist(obj T) {
 
 func (b *binding[T, R]) OnDelete(obj T, finalStateUnknown bool) {
 	b.deliver(notification[T]{kind: deleted, obj: obj, unknown: finalStateUnknown})
+}
+
+// OnRelistDone: the informer's cache holds the relist, whose objects came
+// to this binding already. A change it missed may matter to a request that
+// no listed object maps to, so every other binding of the controller
+// resyncs: each of their objects is mapped again, at LowPriority.
+func (b *binding[T, R]) OnRelistDone() { b.c.resyncBindingsBut(b) }
+
+// bindingResync is how to resync one Watch binding: its registration's
+// Resync.
+type bindingResync struct {
+	binding any
+	resync  func()
+}
+
+// resyncBindingsBut asks every Watch binding of c but except for a resync.
+func (c *Controller[R]) resyncBindingsBut(except any) {
+	c.mu.Lock()
+	resyncs := slices.Clone(c.resyncs)
+	c.mu.Unlock()
+	for _, r := range resyncs {
+		if r.binding != except {
+			r.resync()
+		}
+	}
 }
 
 // handle maps n through the predicates and the mapper, into *buf, and

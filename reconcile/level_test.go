@@ -163,6 +163,42 @@ func TestMissedChildIsHealedByRelist(t *testing.T) {
 	})
 }
 
+// TestOnlyChildMissedIsHealedByRelist: the case a relist of the children
+// cannot heal through the children it lists: parent a's only child a-0 is
+// created while the child informer's watch is down, and deleted before the
+// relist, which then lists no child of a. A relist of any informer bound
+// to the controller resyncs its other bindings, so a is reconciled again
+// on the relisted cache and gets a-0 back, with no periodic sync at all.
+func TestOnlyChildMissedIsHealedByRelist(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w, parents, children, stop := newLevelWorld(t, reconcile.NoSync, 1)
+		defer func() {
+			if err := stop(); err != nil {
+				t.Error(err)
+			}
+		}()
+		ctx := context.Background()
+		time.Sleep(time.Second)
+		children.FailNextWatch(errors.New("injected watch failure"))
+		children.BreakWatches()
+		synctest.Wait() // the reflector backs off before it lists again
+		if _, err := parents.Create(ctx, &Parent{ObjectMeta: controlloop.ObjectMeta{Namespace: "ns", Name: "a"}, Replicas: 1}); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if got := childrenOf(children, "a"); !slices.Equal(got, []string{"a-0"}) {
+			t.Fatalf("a's children are %v, want [a-0]", got)
+		}
+		if err := w.deleteChild(ctx, controlloop.Key{Namespace: "ns", Name: "a-0"}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Minute) // the reflector relists, and lists no child
+		if got := childrenOf(children, "a"); !slices.Equal(got, []string{"a-0"}) {
+			t.Fatalf("after the relist, a's children are %v, want [a-0]", got)
+		}
+	})
+}
+
 // TestSyncPeriodJitter: each binding draws its period uniformly from 90% to
 // 100% of Options.SyncPeriod, so bindings do not resync together.
 func TestSyncPeriodJitter(t *testing.T) {
