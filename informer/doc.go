@@ -40,7 +40,10 @@
 // [HandlerOptions.ResyncOnRelist], which get every listed object, as a
 // controller that wants to look at everything again after a relist needs.
 // A handler that is also a [RelistHandler] is told which is which: a relist's
-// unchanged objects come to its OnRelist, resyncs to its OnUpdate.
+// unchanged objects come to its OnRelist, resyncs to its OnUpdate; and its
+// OnRelistDone comes after each relist's notifications, so that it can look
+// again at what a change missed while the watch was down may have touched.
+// [Registration.Resync] asks for one resync of a handler, at once.
 //
 // # Consistency
 //
