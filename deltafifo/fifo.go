@@ -39,8 +39,8 @@ type FIFO[T controlloop.Object] struct {
 	// relisted says a Replace after the initial list's was made that no
 	// PopBatch has reported yet.
 	relisted bool
-	free       []*slot[T]  // recycled slots, at most maxFree
-	spare      []Popped[T] // PopBatch's buffer, returned by the last batch to finish
+	free     []*slot[T]  // recycled slots, at most maxFree
+	spare    []Popped[T] // PopBatch's buffer, returned by the last batch to finish
 	// slab holds the slots of the Replace in progress, allocated at once, and
 	// slabDeltas the room for their first delta (see lockedStartRelist).
 	slab       []slot[T]
