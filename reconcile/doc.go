@@ -155,7 +155,9 @@
 // under random writes and failures, that a wait never returns before such
 // a success and always returns after one. The controller keeps, per
 // request it has reconciled, the versions of its newest success and
-// failure: memory grows with the number of distinct requests.
+// failure, for up to 65,536 requests besides those waited for; past that
+// it forgets some, and a wait for a forgotten request returns at its next
+// successful reconcile (TestWaitUntilReconciledForgetsWithinBound).
 //
 // For status.observedGeneration, [MarkObserved] publishes "I have acted
 // on generation G" in one line, and [WaitObserved] waits for it through
