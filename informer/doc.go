@@ -34,16 +34,17 @@
 //
 // Resync periods are per handler ([HandlerOptions.ResyncPeriod]; the
 // reflector's own ResyncPeriod must stay zero): when one is due, the cache
-// is re-delivered to that handler as updates whose old and new objects are
-// the same version. A relist that finds an object unchanged reaches only
-// the handlers due for a resync and those registered with
+// is re-delivered to that handler alone as updates whose old and new
+// objects are the same version, after every change the cache held before
+// (no change is applied while a resync is delivered); [Registration.Resync]
+// asks for one such resync at once. A relist that finds an object
+// unchanged reaches only the handlers registered with
 // [HandlerOptions.ResyncOnRelist], which get every listed object, as a
 // controller that wants to look at everything again after a relist needs.
 // A handler that is also a [RelistHandler] is told which is which: a relist's
 // unchanged objects come to its OnRelist, resyncs to its OnUpdate; and its
 // OnRelistDone comes after each relist's notifications, so that it can look
 // again at what a change missed while the watch was down may have touched.
-// [Registration.Resync] asks for one resync of a handler, at once.
 //
 // # Consistency
 //
@@ -118,7 +119,7 @@
 // indexer write returns the object it replaced, which tells an add from an
 // update and gives the update its old object: the indexer is the one
 // cache, and also the FIFO's known objects (for the deletions a relist
-// infers, and for resyncs). The transaction publishes the batch when it
+// infers). The transaction publishes the batch when it
 // ends; only then are its notifications buffered, so a handler that reads
 // the cache finds at least the change it is told about. The informer
 // reports synced once the first list has been written and buffered.

@@ -10,9 +10,10 @@ type Handler[T any] interface {
 	// added later, from the cache at that moment.
 	OnAdd(obj T, inInitialList bool)
 	// OnUpdate: obj changed from old to new. A resync delivers an update
-	// with old and new at the same resource version, only to handlers whose
-	// resync period is due; a relist that found an object unchanged does
-	// too, never to a handler without a resync period.
+	// with old and new at the same resource version, only to the handler
+	// whose resync period is due (or whose Registration.Resync asked); a
+	// relist that found an object unchanged does too, only to handlers
+	// registered with HandlerOptions.ResyncOnRelist.
 	OnUpdate(old, new T)
 	// OnDelete: obj is gone; obj is its last known state. finalStateUnknown
 	// means the deletion was inferred by a relist that no longer listed the

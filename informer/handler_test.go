@@ -699,3 +699,66 @@ func TestHandlerAddedDuringBatchGetsEachChangeOnce(t *testing.T) {
 		}
 	})
 }
+
+// gatedHandler is a recorder whose updates wait for gate to close.
+type gatedHandler struct {
+	recorder
+	gate chan struct{}
+}
+
+func (g *gatedHandler) OnUpdate(old, new *Pod) {
+	<-g.gate
+	g.recorder.OnUpdate(old, new)
+}
+
+// TestResyncsDoNotStealEachOther: two handlers' asked resyncs and a third's
+// periodic one, due together while a bounded handler holds a resync's
+// delivery up, each reach their own handler whole and no other handler;
+// the bounded handler's buffer stays within its MaxBuffer meanwhile; and a
+// handler that asked gets none of a later relist's unchanged objects (it
+// is not registered with ResyncOnRelist).
+func TestResyncsDoNotStealEachOther(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newStore(t)
+		for i := range 5 {
+			_, _ = s.Create(ctx, pod("ns", "p"+itoa(i)))
+		}
+		inf := newInformer(t, s, informer.Options[*Pod]{})
+		a, b, periodic, plain := &recorder{}, &recorder{}, &recorder{}, &recorder{}
+		slow := &gatedHandler{gate: make(chan struct{})}
+		ra, _ := inf.AddHandler(a, informer.HandlerOptions{})
+		rb, _ := inf.AddHandler(b, informer.HandlerOptions{})
+		_, _ = inf.AddHandler(periodic, informer.HandlerOptions{ResyncPeriod: time.Hour})
+		_, _ = inf.AddHandler(plain, informer.HandlerOptions{})
+		rs, _ := inf.AddHandler(slow, informer.HandlerOptions{MaxBuffer: 1})
+		stop := start(inf)
+		defer stop()
+		synctest.Wait()
+		time.Sleep(time.Hour - time.Second)
+		ra.Resync()
+		rs.Resync()
+		synctest.Wait() // delivering to a and slow: waiting for room in slow's buffer
+		time.Sleep(time.Second)
+		rb.Resync() // and periodic's period has passed
+		synctest.Wait()
+		if n := rs.Pending(); n > 1 {
+			t.Errorf("the bounded handler holds %d notifications during its resync, want at most its MaxBuffer 1", n)
+		}
+		close(slow.gate)
+		synctest.Wait()
+		count := func(r *recorder) int { return len(from(r.all(), 5)) }
+		for name, r := range map[string]*recorder{"a (asked)": a, "b (asked)": b, "periodic": periodic, "slow (asked)": &slow.recorder} {
+			if n := count(r); n != 5 {
+				t.Errorf("%s got %d resync updates, want 5", name, n)
+			}
+		}
+		if n := count(plain); n != 0 {
+			t.Errorf("a handler that asked for nothing got %d updates, want none", n)
+		}
+		s.FailWatches(nil) // expired: a relist that finds every object unchanged
+		time.Sleep(time.Minute)
+		if n := count(a); n != 5 {
+			t.Errorf("after a relist, a got %d updates in all, want still 5: it is not registered with ResyncOnRelist", n)
+		}
+	})
+}

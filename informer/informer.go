@@ -43,15 +43,19 @@ type Informer[T controlloop.Object] struct {
 	// process's buffers, reused from batch to batch; Run's goroutine only.
 	changes []change[T]
 	regsBuf []*Registration[T]
+	fullBuf []*Registration[T] // hand's; under applyMu
+
+	// applyMu is held by process for a whole batch and by the resync loop
+	// while it delivers a resync, so that the two take turns (resync.go).
+	// It is taken before mu.
+	applyMu sync.Mutex
 
 	// resyncMu protects resyncRegs, the registrations with a resync period,
-	// and their next resync; asked, those whose Resync asked for one, and
-	// resynced, those marked for the last resync because they asked. It is
-	// not mu, so that the resync loop never waits for process.
+	// and their next resync, and asked, those whose Resync asked for one.
+	// It is not mu, so that asking never waits for process.
 	resyncMu   sync.Mutex
 	resyncRegs []*Registration[T]
 	asked      []*Registration[T]
-	resynced   []*Registration[T]
 
 	// mu protects the fields below. process holds it while it writes a
 	// batch into the cache and buffers its notifications, but never while
@@ -224,7 +228,6 @@ func (i *Informer[T]) removeHandler(r *Registration[T]) {
 	i.resyncMu.Lock()
 	i.resyncRegs = slices.DeleteFunc(i.resyncRegs, func(x *Registration[T]) bool { return x == r })
 	i.asked = slices.DeleteFunc(i.asked, func(x *Registration[T]) bool { return x == r })
-	r.removed = true
 	i.resyncMu.Unlock()
 }
 

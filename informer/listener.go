@@ -49,11 +49,8 @@ type Registration[T any] struct {
 	delivered atomic.Uint64 // notifications handed to the handler
 	panics    atomic.Int64
 
-	// Resync state: nextResync and removed are guarded by the informer's
-	// resyncMu; resyncing is read when changes are distributed.
+	// nextResync is guarded by the informer's resyncMu.
 	nextResync time.Time
-	removed    bool
-	resyncing  atomic.Bool
 }
 
 func newRegistration[T any](h Handler[T], opts HandlerOptions, log *slog.Logger) *Registration[T] {
@@ -93,11 +90,13 @@ func (r *Registration[T]) target() uint64 {
 // A notification being delivered finishes first. Removing twice is a no-op.
 func (r *Registration[T]) Remove() { r.remove() }
 
-// Resync asks for one resync of this handler, as soon as the informer
-// runs: every cached object is delivered to it again as an update with
-// old and new the same, as its ResyncPeriod would (a handler without one
-// gets it too). Several calls before the resync starts ask for one. It
-// never waits; on a removed registration it does nothing.
+// Resync asks for one resync of this handler, soon (while the informer
+// runs): every object the cache then holds is delivered to it again as an
+// update with old and new the same, as its ResyncPeriod would (a handler
+// without one gets it too), after every change the cache held before.
+// Several calls before the resync starts ask for one; a periodic resync
+// keeps its schedule. It never waits, so a handler may call it; on a
+// removed registration it does nothing.
 func (r *Registration[T]) Resync() { r.resync() }
 
 // Pending returns how many notifications wait in the buffer: a handler that
@@ -160,6 +159,12 @@ func (r *Registration[T]) lockedPush(n notification[T]) {
 	r.buf.Push(n)
 	r.enqueued++
 	r.cond.Broadcast()
+}
+
+func (r *Registration[T]) isStopped() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.stopped
 }
 
 // stop ends the registration's goroutine and drops what it buffered.

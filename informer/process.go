@@ -44,7 +44,7 @@ const keepCap = 4096
 // change is a cache write's notification, with what decides who gets it.
 type change[T any] struct {
 	n      notification[T]
-	resync bool // an update that changed nothing: for resyncing handlers only
+	resync bool // an update that changed nothing: see wants
 	relist bool // found by a relist: see HandlerOptions.ResyncOnRelist
 }
 
@@ -54,6 +54,8 @@ type change[T any] struct {
 // gets each change either in its initial list or as a notification, never
 // both.
 func (i *Informer[T]) process(batch []deltafifo.Popped[T], version string, relisted bool) error {
+	i.applyMu.Lock() // see resync.go
+	defer i.applyMu.Unlock()
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	changes := i.changes[:0]
@@ -76,21 +78,7 @@ func (i *Informer[T]) process(batch []deltafifo.Popped[T], version string, relis
 	// The batch is owed to the handlers registered now: one added while
 	// the distribution below waits finds the batch in its initial list.
 	regs := append(i.regsBuf[:0], i.regs...)
-	var full []*Registration[T]
-	for _, c := range changes {
-		if i.stopping.Load() {
-			break // Run is returning: drop the rest
-		}
-		if full = distribute(regs, c, full[:0]); len(full) > 0 {
-			// Wait for room without mu, which the handlers may need. Each
-			// full handler gets the change before the next one.
-			i.mu.Unlock()
-			for _, r := range full {
-				r.enqueue(c.n)
-			}
-			i.mu.Lock()
-		}
-	}
+	i.hand(regs, changes, (*Registration[T]).wants)
 	clear(changes)
 	clear(regs)
 	if cap(changes) > keepCap {
@@ -133,29 +121,45 @@ func (i *Informer[T]) write(tx *indexer.Txn[T], d deltafifo.Delta[T], inInitialL
 	}, true
 }
 
-// distribute buffers c's notification for every handler of regs that
-// wants it (see wants). It waits for no handler: it appends to full the
-// registrations whose bounded buffer had no room, for the caller to wait
-// on once it has released mu.
-func distribute[T controlloop.Object](regs []*Registration[T], c change[T], full []*Registration[T]) []*Registration[T] {
-	for _, r := range regs {
-		if r.wants(c) && !r.tryEnqueue(c.n) {
-			full = append(full, r)
+// hand buffers, in order, each of changes for every handler of regs that
+// wants it. It is called with mu held, and waits for room in a full
+// bounded buffer without mu, which the handlers may need; each full handler
+// gets a change before the next change is handed to anyone. Once Run is
+// returning, it drops the rest.
+func (i *Informer[T]) hand(regs []*Registration[T], changes []change[T], wants func(*Registration[T], change[T]) bool) {
+	full := i.fullBuf[:0]
+	for _, c := range changes {
+		if i.stopping.Load() {
+			break
+		}
+		for _, r := range regs {
+			if wants(r, c) && !r.tryEnqueue(c.n) {
+				full = append(full, r)
+			}
+		}
+		if len(full) > 0 {
+			i.mu.Unlock()
+			for _, r := range full {
+				r.enqueue(c.n)
+			}
+			i.mu.Lock()
+			clear(full)
+			full = full[:0]
 		}
 	}
-	return full
+	i.fullBuf = full
 }
 
-// wants reports whether r's handler gets c: every change, except that a
-// resync (an update that changed nothing) goes only to handlers whose
-// resync is due and, if a relist found it, those that asked for relists,
-// and the end of a relist only to RelistHandlers.
+// wants reports whether r's handler gets c: every change, except that an
+// update that changed nothing (a relist found the object as the cache had
+// it) goes only to handlers registered with ResyncOnRelist, and the end of
+// a relist only to RelistHandlers.
 func (r *Registration[T]) wants(c change[T]) bool {
 	switch {
 	case c.n.kind == relistDoneNotification:
 		return r.relists
 	case c.resync:
-		return r.resyncing.Load() || c.relist && r.opts.ResyncOnRelist
+		return c.relist && r.opts.ResyncOnRelist
 	}
 	return true
 }

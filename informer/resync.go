@@ -6,9 +6,16 @@ import (
 	"time"
 )
 
-// resyncLoop asks the FIFO to re-deliver the cache whenever some handler's
-// resync period has passed, marking those handlers as the ones that receive
-// the resulting unchanged updates.
+// A resync delivers the cache to a handler as updates with old and new the
+// same: when its ResyncPeriod has passed, or when its Registration.Resync
+// asked for one. The resync loop takes the cache's content under applyMu,
+// which process holds for a whole batch: so no batch is applied while a
+// resync is delivered, every change the cache holds has been handed to
+// the handlers before the resync, and each handler sees the resync in
+// order with its other notifications. A bounded buffer is waited on as
+// process waits on it, without mu.
+
+// resyncLoop delivers the resyncs that are due, and those asked for.
 func (i *Informer[T]) resyncLoop(ctx context.Context) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -26,10 +33,8 @@ func (i *Informer[T]) resyncLoop(ctx context.Context) {
 			continue
 		case <-timer.C:
 		}
-		if i.markResyncing() {
-			if err := i.fifo.Resync(); err != nil {
-				i.log.Warn("informer: resync failed", "err", err)
-			}
+		if due := i.dueResyncs(); len(due) > 0 {
+			i.resync(due)
 		}
 	}
 }
@@ -43,8 +48,11 @@ func (i *Informer[T]) nudgeResync() {
 
 // askResync asks for a resync of r alone, now: see Registration.Resync.
 func (i *Informer[T]) askResync(r *Registration[T]) {
+	if r.isStopped() {
+		return
+	}
 	i.resyncMu.Lock()
-	ask := !r.removed && !slices.Contains(i.asked, r)
+	ask := !slices.Contains(i.asked, r)
 	if ask {
 		i.asked = append(i.asked, r)
 	}
@@ -71,27 +79,35 @@ func (i *Informer[T]) nextResync() (time.Time, bool) {
 	return next, !next.IsZero()
 }
 
-// markResyncing chooses the handlers whose resync is due, and those that
-// asked for one, schedules the next periodic ones, and reports whether any
-// is due.
-func (i *Informer[T]) markResyncing() bool {
+// dueResyncs returns the handlers whose resync is due or was asked for,
+// each once, and schedules the next periodic ones.
+func (i *Informer[T]) dueResyncs() []*Registration[T] {
 	i.resyncMu.Lock()
 	defer i.resyncMu.Unlock()
-	for _, r := range i.resynced {
-		r.resyncing.Store(false)
-	}
+	due := i.asked
+	i.asked = nil
 	now := time.Now()
-	due := false
 	for _, r := range i.resyncRegs {
-		r.resyncing.Store(!now.Before(r.nextResync))
-		if r.resyncing.Load() {
+		if !now.Before(r.nextResync) {
 			r.nextResync = now.Add(r.opts.ResyncPeriod)
-			due = true
+			if !slices.Contains(due, r) {
+				due = append(due, r)
+			}
 		}
 	}
-	for _, r := range i.asked {
-		r.resyncing.Store(true)
+	return due
+}
+
+// resync delivers the cache to each of regs, as updates with old and new
+// the same. A registration removed meanwhile drops what it is handed.
+func (i *Informer[T]) resync(regs []*Registration[T]) {
+	i.applyMu.Lock()
+	defer i.applyMu.Unlock()
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	var changes []change[T]
+	for obj := range i.idx.List() {
+		changes = append(changes, change[T]{n: notification[T]{kind: updateNotification, old: obj, obj: obj}})
 	}
-	i.resynced, i.asked = append(i.resynced[:0], i.asked...), i.asked[:0]
-	return due || len(i.resynced) > 0
+	i.hand(regs, changes, func(*Registration[T], change[T]) bool { return true })
 }

@@ -155,9 +155,10 @@
 // under random writes and failures, that a wait never returns before such
 // a success and always returns after one. The controller keeps, per
 // request it has reconciled, the versions of its newest success and
-// failure, for up to 65,536 requests besides those waited for; past that
-// it forgets some, and a wait for a forgotten request returns at its next
-// successful reconcile (TestWaitUntilReconciledForgetsWithinBound).
+// failure, for up to 65,536 requests besides those waited for
+// (TestWaitUntilReconciledForgetsWithinBound: the bound holds, and a
+// request waited for is not forgotten); past that it forgets some, and a
+// wait for a forgotten request returns at its next successful reconcile.
 //
 // For status.observedGeneration, [MarkObserved] publishes "I have acted
 // on generation G" in one line, and [WaitObserved] waits for it through
