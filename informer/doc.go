@@ -21,7 +21,8 @@
 // has its own unbounded buffer and goroutine, so a slow or blocked handler
 // never delays the cache or the other handlers; its backlog shows in
 // [Registration.Pending], and [HandlerOptions.MaxBuffer] can bound it (then
-// the informer waits for the handler, holding no lock). A callback may call
+// the informer waits for the handler, holding no lock a handler's call
+// needs). A callback may call
 // any method of the informer or of a registration, its own included,
 // without deadlock. A handler that panics is recovered, logged and counted
 // ([Registration.Panics]); the notification counts as delivered.
@@ -37,7 +38,7 @@
 // is re-delivered to that handler alone as updates whose old and new
 // objects are the same version, after every change the cache held before
 // (no change is applied while a resync is delivered); [Registration.Resync]
-// asks for one such resync at once. A relist that finds an object
+// asks for one such resync, soon (after any resync being delivered). A relist that finds an object
 // unchanged reaches only the handlers registered with
 // [HandlerOptions.ResyncOnRelist], which get every listed object, as a
 // controller that wants to look at everything again after a relist needs.

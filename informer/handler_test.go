@@ -294,10 +294,12 @@ func TestWaitForCacheSyncTimesOut(t *testing.T) {
 	})
 }
 
-// TestRelistUnchangedReachesNoHandlerWithoutResync checks that a relist
-// which finds an object unchanged delivers nothing for it to a handler
-// without a resync period, while the deletion it infers reaches it.
-func TestRelistUnchangedReachesNoHandlerWithoutResync(t *testing.T) {
+// TestRelistUnchangedReachesOnlyResyncOnRelist checks that a relist which
+// finds an object unchanged delivers nothing for it to a handler not
+// registered with ResyncOnRelist, with or without a resync period (once
+// its resync has been delivered), while the deletion it infers reaches
+// both.
+func TestRelistUnchangedReachesOnlyResyncOnRelist(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newStore(t)
 		_, _ = s.Create(ctx, pod("ns", "a"))
@@ -323,6 +325,15 @@ func TestRelistUnchangedReachesNoHandlerWithoutResync(t *testing.T) {
 		}
 		if diff := cmp.Diff(want, plain.all()); diff != "" {
 			t.Errorf("handler without resync (-want +got):\n%s", diff)
+		}
+		got := periodic.all()
+		resync := eventsByKey(got[min(2, len(got)):min(4, len(got))])
+		wantResync := map[string]event{
+			"ns/a": {Kind: "update", Key: "ns/a", RV: "1", OldRV: "1"},
+			"ns/b": {Kind: "update", Key: "ns/b", RV: "2", OldRV: "2"},
+		}
+		if diff := cmp.Diff(wantResync, resync); diff != "" || len(got) != 5 || !cmp.Equal(got[4], want[2]) {
+			t.Errorf("handler with a resync period: want its two initial adds, its resync, the inferred delete, and nothing for the relist's unchanged a; got %v", got)
 		}
 	})
 }
@@ -726,6 +737,8 @@ func TestResyncsDoNotStealEachOther(t *testing.T) {
 		inf := newInformer(t, s, informer.Options[*Pod]{})
 		a, b, periodic, plain := &recorder{}, &recorder{}, &recorder{}, &recorder{}
 		slow := &gatedHandler{gate: make(chan struct{})}
+		relists := &relistRecorder{} // tells that the relist below happened
+		_, _ = inf.AddHandler(relists, informer.HandlerOptions{})
 		ra, _ := inf.AddHandler(a, informer.HandlerOptions{})
 		rb, _ := inf.AddHandler(b, informer.HandlerOptions{})
 		_, _ = inf.AddHandler(periodic, informer.HandlerOptions{ResyncPeriod: time.Hour})
@@ -746,19 +759,64 @@ func TestResyncsDoNotStealEachOther(t *testing.T) {
 		}
 		close(slow.gate)
 		synctest.Wait()
-		count := func(r *recorder) int { return len(from(r.all(), 5)) }
-		for name, r := range map[string]*recorder{"a (asked)": a, "b (asked)": b, "periodic": periodic, "slow (asked)": &slow.recorder} {
-			if n := count(r); n != 5 {
-				t.Errorf("%s got %d resync updates, want 5", name, n)
+		resynced := map[string]*recorder{"a (asked)": a, "b (asked)": b, "periodic": periodic, "slow (asked)": &slow.recorder}
+		checkWhole := func(when string) {
+			t.Helper()
+			for name, r := range resynced {
+				got := from(r.all(), 5) // after the initial list
+				keys := eventsByKey(got)
+				for _, e := range keys {
+					if e.Kind != "update" || e.RV != e.OldRV {
+						t.Errorf("%s, %s: %v is not a resync's update", when, name, e)
+					}
+				}
+				if len(got) != 5 || len(keys) != 5 {
+					t.Errorf("%s, %s got %d updates of %d objects, want one resync: 5 of 5", when, name, len(got), len(keys))
+				}
+			}
+			if got := from(plain.all(), 5); len(got) != 0 {
+				t.Errorf("%s, a handler that asked for nothing got %v, want nothing", when, got)
 			}
 		}
-		if n := count(plain); n != 0 {
-			t.Errorf("a handler that asked for nothing got %d updates, want none", n)
-		}
+		checkWhole("after the resyncs")
 		s.FailWatches(nil) // expired: a relist that finds every object unchanged
 		time.Sleep(time.Minute)
-		if n := count(a); n != 5 {
-			t.Errorf("after a relist, a got %d updates in all, want still 5: it is not registered with ResyncOnRelist", n)
+		if n := len(relists.relistsDone()); n != 1 {
+			t.Fatalf("%d relists done, want 1", n)
+		}
+		checkWhole("after a relist (no handler is registered with ResyncOnRelist)")
+	})
+}
+
+// TestStopDropsBatchBehindResync: a batch popped while a resync waits on a
+// blocked bounded handler is not applied once Run's context has ended,
+// as Run's doc promises of changes not yet applied.
+func TestStopDropsBatchBehindResync(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newStore(t)
+		for i := range 5 {
+			_, _ = s.Create(ctx, pod("ns", "p"+itoa(i)))
+		}
+		inf := newInformer(t, s, informer.Options[*Pod]{})
+		slow := &gatedHandler{gate: make(chan struct{})}
+		reg, _ := inf.AddHandler(slow, informer.HandlerOptions{MaxBuffer: 1})
+		runCtx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- inf.Run(runCtx) }()
+		synctest.Wait()
+		reg.Resync()
+		synctest.Wait() // the resync waits for room in slow's buffer
+		for i := range 100 {
+			_, _ = s.Create(ctx, pod("ns", "q"+itoa(i)))
+		}
+		synctest.Wait() // process has popped them and waits for the resync
+		cancel()
+		close(slow.gate)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if n := inf.Reader().Len(); n != 5 {
+			t.Errorf("the cache holds %d objects after Run returned, want the 5 it held when ctx ended", n)
 		}
 	})
 }

@@ -43,12 +43,13 @@ type Informer[T controlloop.Object] struct {
 	// process's buffers, reused from batch to batch; Run's goroutine only.
 	changes []change[T]
 	regsBuf []*Registration[T]
-	fullBuf []*Registration[T] // hand's; under applyMu
+	fullBuf []*Registration[T] // hand's; under apply
 
-	// applyMu is held by process for a whole batch and by the resync loop
-	// while it delivers a resync, so that the two take turns (resync.go).
-	// It is taken before mu.
-	applyMu sync.Mutex
+	// apply is held (a value sent) by process for a whole batch and by the
+	// resync loop while it delivers a resync, so that the two take turns
+	// (resync.go); it is taken before mu. A channel, not a mutex, so that a
+	// goroutine waiting for it is durably blocked under testing/synctest.
+	apply chan struct{}
 
 	// resyncMu protects resyncRegs, the registrations with a resync period,
 	// and their next resync, and asked, those whose Resync asked for one.
@@ -102,7 +103,7 @@ func New[T controlloop.Object](lw controlloop.ListerWatcher[T], opts Options[T])
 	if err != nil {
 		return nil, err
 	}
-	inf := &Informer[T]{idx: idx, fifo: fifo, log: log, name: opts.name(), wake: make(chan struct{}, 1), det: det}
+	inf := &Informer[T]{idx: idx, fifo: fifo, log: log, name: opts.name(), wake: make(chan struct{}, 1), apply: make(chan struct{}, 1), det: det}
 	inf.applied.Store(&applied{advanced: make(chan struct{})})
 	inf.versions, _ = lw.(controlloop.VersionComparer)
 	if opts.Metrics != nil {

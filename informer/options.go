@@ -118,7 +118,8 @@ type HandlerOptions struct {
 	// handler's memory stays bounded, at the price
 	// of a slow handler slowing the cache and every other handler. Defaults
 	// to 0: unbounded, so a slow handler delays no one (watch Pending).
-	// The informer waits for room holding no lock, so the handler may call
+	// The informer waits for room holding no lock that a handler's call
+	// needs, so the handler may call
 	// any method of the informer or of a registration meanwhile. The
 	// initial list of a handler added while the informer runs is buffered
 	// whole, beyond MaxBuffer, so that AddHandler never waits for a handler.

@@ -54,8 +54,11 @@ type change[T any] struct {
 // gets each change either in its initial list or as a notification, never
 // both.
 func (i *Informer[T]) process(batch []deltafifo.Popped[T], version string, relisted bool) error {
-	i.applyMu.Lock() // see resync.go
-	defer i.applyMu.Unlock()
+	i.apply <- struct{}{} // see resync.go
+	defer func() { <-i.apply }()
+	if i.stopping.Load() {
+		return nil // Run is returning: a batch popped while a resync ran is dropped
+	}
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	changes := i.changes[:0]
@@ -170,9 +173,11 @@ func (r *Registration[T]) wants(c change[T]) bool {
 // popped in between holds a change newer than the progress it comes with;
 // since the informer pops every queued key at once and a watch delivers
 // changes in order, the cache has then applied every change up to that
-// one. The applied version never goes back: a resync's batch holds cached
-// objects at their old versions, with a progress that may be older than
-// a change already applied. Without ordered versions it returns version.
+// one. The applied version never goes back: a batch of Sync deltas (a
+// FIFO resync, which the informer does not ask for but a FIFO may hold)
+// brings cached objects at their old versions, with a progress that may
+// be older than a change already applied. Without ordered versions it
+// returns version.
 func (i *Informer[T]) newestIn(batch []deltafifo.Popped[T], version string) string {
 	if i.versions == nil {
 		return version

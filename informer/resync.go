@@ -8,7 +8,7 @@ import (
 
 // A resync delivers the cache to a handler as updates with old and new the
 // same: when its ResyncPeriod has passed, or when its Registration.Resync
-// asked for one. The resync loop takes the cache's content under applyMu,
+// asked for one. The resync loop takes the cache's content holding apply,
 // which process holds for a whole batch: so no batch is applied while a
 // resync is delivered, every change the cache holds has been handed to
 // the handlers before the resync, and each handler sees the resync in
@@ -48,11 +48,10 @@ func (i *Informer[T]) nudgeResync() {
 
 // askResync asks for a resync of r alone, now: see Registration.Resync.
 func (i *Informer[T]) askResync(r *Registration[T]) {
-	if r.isStopped() {
-		return
-	}
 	i.resyncMu.Lock()
-	ask := !slices.Contains(i.asked, r)
+	// Checked under resyncMu: removeHandler stops r before it takes r out
+	// of asked under resyncMu, so a removed r never stays in asked.
+	ask := !r.isStopped() && !slices.Contains(i.asked, r)
 	if ask {
 		i.asked = append(i.asked, r)
 	}
@@ -101,8 +100,8 @@ func (i *Informer[T]) dueResyncs() []*Registration[T] {
 // resync delivers the cache to each of regs, as updates with old and new
 // the same. A registration removed meanwhile drops what it is handed.
 func (i *Informer[T]) resync(regs []*Registration[T]) {
-	i.applyMu.Lock()
-	defer i.applyMu.Unlock()
+	i.apply <- struct{}{}
+	defer func() { <-i.apply }()
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	var changes []change[T]
