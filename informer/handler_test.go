@@ -820,3 +820,47 @@ func TestStopDropsBatchBehindResync(t *testing.T) {
 		}
 	})
 }
+
+// TestResyncThenLaterChange: a change that arrives while a resync is being
+// delivered is applied after it, so the handler gets the resync's copy of
+// the object first, then the change from that copy.
+func TestResyncThenLaterChange(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newStore(t)
+		for i := range 3 {
+			_, _ = s.Create(ctx, pod("ns", "p"+itoa(i)))
+		}
+		inf := newInformer(t, s, informer.Options[*Pod]{})
+		slow := &gatedHandler{gate: make(chan struct{})}
+		reg, _ := inf.AddHandler(slow, informer.HandlerOptions{MaxBuffer: 1})
+		stop := start(inf)
+		defer stop()
+		synctest.Wait()
+		reg.Resync()
+		synctest.Wait() // the resync waits for room in slow's buffer
+		p := pod("ns", "p2")
+		p.ResourceVersion = "3"
+		p.Labels = map[string]string{"changed": "yes"}
+		if _, err := s.Update(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if n := len(from(slow.all(), 3)); n != 0 {
+			t.Fatalf("the handler got %d updates while its resync was held up, want 0", n)
+		}
+		close(slow.gate)
+		synctest.Wait()
+		got := from(slow.all(), 3)
+		if len(got) != 4 {
+			t.Fatalf("after the resync and the change: %v, want 3 resync updates, then the change", got)
+		}
+		for _, e := range got[:3] {
+			if e.RV != e.OldRV {
+				t.Errorf("%v among the resync's updates: a change came before the resync ended", e)
+			}
+		}
+		if want := (event{Kind: "update", Key: "ns/p2", RV: "4", OldRV: "3"}); !cmp.Equal(got[3], want) {
+			t.Errorf("last: %v, want the change %v", got[3], want)
+		}
+	})
+}
