@@ -811,6 +811,7 @@ func TestStopDropsBatchBehindResync(t *testing.T) {
 		}
 		synctest.Wait() // process has popped them and waits for the resync
 		cancel()
+		synctest.Wait() // Run stops the registrations, which ends the resync's wait
 		close(slow.gate)
 		if err := <-done; err != nil {
 			t.Fatal(err)
