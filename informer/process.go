@@ -173,11 +173,8 @@ func (r *Registration[T]) wants(c change[T]) bool {
 // popped in between holds a change newer than the progress it comes with;
 // since the informer pops every queued key at once and a watch delivers
 // changes in order, the cache has then applied every change up to that
-// one. The applied version never goes back: a batch of Sync deltas (a
-// FIFO resync, which the informer does not ask for but a FIFO may hold)
-// brings cached objects at their old versions, with a progress that may
-// be older than a change already applied. Without ordered versions it
-// returns version.
+// one. The applied version never goes back, whatever versions a batch
+// holds. Without ordered versions it returns version.
 func (i *Informer[T]) newestIn(batch []deltafifo.Popped[T], version string) string {
 	if i.versions == nil {
 		return version
