@@ -104,7 +104,7 @@ func (i *Informer[T]) resync(regs []*Registration[T]) {
 	defer func() { <-i.apply }()
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	var changes []change[T]
+	changes := make([]change[T], 0, i.idx.Len())
 	for obj := range i.idx.List() {
 		changes = append(changes, change[T]{n: notification[T]{kind: updateNotification, old: obj, obj: obj}})
 	}

@@ -34,9 +34,8 @@ type Controller[R comparable] struct {
 
 	mu      sync.Mutex // protects the fields below
 	synced  []func() bool
-	probes  []bindingProbe  // the Watch bindings' startup state
-	resyncs []bindingResync // how to resync each Watch binding
-	started bool            // Run was called
+	probes  []bindingProbe // the Watch bindings
+	started bool           // Run was called
 }
 
 // New returns a controller that reconciles with r. It starts nothing: call

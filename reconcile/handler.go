@@ -93,10 +93,7 @@ func Watch[T controlloop.Object, R comparable](c *Controller[R], inf *informer.I
 		return nil, fmt.Errorf("reconcile: Watch: %w", err)
 	}
 	c.WaitForSync(inf.HasSynced)
-	c.addBindingProbe(bindingProbe{informer: b.informer, cacheSynced: inf.HasSynced, progress: reg.InitialProgress, pending: reg.Pending})
-	c.mu.Lock()
-	c.resyncs = append(c.resyncs, bindingResync{binding: b, resync: reg.Resync})
-	c.mu.Unlock()
+	c.addBindingProbe(bindingProbe{binding: b, informer: b.informer, cacheSynced: inf.HasSynced, progress: reg.InitialProgress, pending: reg.Pending, resync: reg.Resync})
 	if v := inf.Versions(); v != nil { // fresh.go: gate on, and wait for, what it applies
 		c.fresh.readFrom(&versionReader{name: inf.Name(), versions: v, scope: v.VersionScope(), kind: reflect.TypeFor[T](), applied: inf.AppliedVersion})
 	}
@@ -199,21 +196,15 @@ func (b *binding[T, R]) OnDelete(obj T, finalStateUnknown bool) {
 // resyncs: each of their objects is mapped again, at LowPriority.
 func (b *binding[T, R]) OnRelistDone() { b.c.resyncBindingsBut(b) }
 
-// bindingResync is how to resync one Watch binding: its registration's
-// Resync.
-type bindingResync struct {
-	binding any
-	resync  func()
-}
-
-// resyncBindingsBut asks every Watch binding of c but except for a resync.
+// resyncBindingsBut asks every Watch binding of c other than except for
+// a resync.
 func (c *Controller[R]) resyncBindingsBut(except any) {
 	c.mu.Lock()
-	resyncs := slices.Clone(c.resyncs)
+	probes := c.probes // appended to only: the prefix read here stays
 	c.mu.Unlock()
-	for _, r := range resyncs {
-		if r.binding != except {
-			r.resync()
+	for _, p := range probes {
+		if p.binding != except {
+			p.resync()
 		}
 	}
 }

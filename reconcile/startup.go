@@ -28,12 +28,15 @@ type BindingStatus struct {
 // Synced reports whether the binding has been delivered its initial list.
 func (s BindingStatus) Synced() bool { return s.TotalKnown && s.Delivered >= s.Total }
 
-// binding status sources, as Watch registers them.
+// bindingProbe is one Watch binding as its controller sees it: its status
+// sources, and how to resync it.
 type bindingProbe struct {
+	binding     any // the informer handler, to tell the bindings apart
 	informer    string
 	cacheSynced func() bool
 	progress    func() (delivered, total uint64, known bool)
 	pending     func() int
+	resync      func()
 }
 
 func (p bindingProbe) status() BindingStatus {
